@@ -1,0 +1,705 @@
+//! The detectors, compiled once into a [`Scanner`] and run over each text of
+//! a message: the subject, each body part, each readable attachment.
+//!
+//! One pass of a multi-pattern regex finds every identifier-, date-,
+//! postcode-, phone-, address- and label-shaped candidate; one pass of an
+//! Aho-Corasick automaton finds every keyword, context word, subject term
+//! and password phrase. The candidates are then checked (check digits,
+//! calendars) and weighed with what surrounds them: context words within a
+//! window, the header of the table column they sit in, other personal data
+//! in the same table row. Only the redacted sample and a hash of each value
+//! leave this module, in a [`PartReport`].
+
+pub mod checks;
+pub mod keywords;
+pub mod redact;
+pub mod shapes;
+pub mod table;
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
+
+use crate::config::{Organisation, compact_upper, normalise_phone};
+use crate::finding::{Confidence, Finding, Kind, Location};
+use crate::rules::RulePack;
+use keywords::{KeywordHit, Keywords, Tag};
+use shapes::{Candidate, Shape, Shapes};
+pub use table::TextFormat;
+use table::{HeaderIndex, Table};
+
+/// Characters either side of an identifier in which a context word counts
+/// (Purview looks 300 characters either way).
+const CONTEXT_WINDOW: usize = 300;
+/// A birth-date context word must be close: "DOB: 12/03/2015", "born on …".
+const DOB_WINDOW_BEFORE: usize = 50;
+const DOB_WINDOW_AFTER: usize = 16;
+/// Address words for postcodes, names for phone numbers: a line or so.
+const NEAR_WINDOW: usize = 120;
+
+/// Everything found in one location (the subject, the body, one attachment).
+#[derive(Debug, Default, Clone)]
+pub struct PartReport {
+    tallies: BTreeMap<Kind, Tally>,
+    /// Sensitive-subject vocabulary present (meaningful for the subject).
+    pub subject_terms: BTreeSet<String>,
+    /// A password phrase followed by what looks like a password.
+    pub password_given: bool,
+    /// Rows of tables that hold two or more personal kinds.
+    pub people_rows: usize,
+    /// SPEC's "table of people": at least five such rows, two or more personal kinds.
+    pub table_of_people: bool,
+    /// Why this part could not be read (fully), if it could not.
+    pub unscannable: Vec<String>,
+    pub image_only: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Tally {
+    values: HashSet<u64>,
+    confidence: Confidence,
+    sample: String,
+}
+
+impl PartReport {
+    /// Record one value of `kind`; `value` is used for its hash and redacted sample only.
+    pub fn add(&mut self, kind: Kind, confidence: Confidence, value: &str) {
+        let key = value_key(kind, value);
+        match self.tallies.get_mut(&kind) {
+            Some(tally) => {
+                tally.values.insert(key);
+                if confidence > tally.confidence {
+                    tally.confidence = confidence;
+                    tally.sample = redact::redact(kind, value);
+                }
+            }
+            None => {
+                self.tallies.insert(
+                    kind,
+                    Tally {
+                        values: HashSet::from([key]),
+                        confidence,
+                        sample: redact::redact(kind, value),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The strongest confidence of `kind` here.
+    pub fn confidence(&self, kind: Kind) -> Option<Confidence> {
+        self.tallies.get(&kind).map(|t| t.confidence)
+    }
+
+    pub fn has(&self, kind: Kind, at_least: Confidence) -> bool {
+        self.confidence(kind).is_some_and(|c| c >= at_least)
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = (Kind, Confidence, usize)> + '_ {
+        self.tallies.iter().map(|(k, t)| (*k, t.confidence, t.values.len()))
+    }
+
+    /// A named person, a date of birth or an identifier: what makes a
+    /// special-category keyword personal data (SPEC rule 2).
+    pub fn has_person_reference(&self) -> bool {
+        self.tallies.iter().any(|(kind, tally)| {
+            tally.confidence >= Confidence::Medium
+                && (kind.is_identifier() || matches!(kind, Kind::PersonName | Kind::DateOfBirth))
+        })
+    }
+
+    pub fn merge(&mut self, other: PartReport) {
+        for (kind, tally) in other.tallies {
+            match self.tallies.get_mut(&kind) {
+                Some(mine) => {
+                    mine.values.extend(tally.values);
+                    if tally.confidence > mine.confidence {
+                        mine.confidence = tally.confidence;
+                        mine.sample = tally.sample;
+                    }
+                }
+                None => {
+                    self.tallies.insert(kind, tally);
+                }
+            }
+        }
+        self.subject_terms.extend(other.subject_terms);
+        self.password_given |= other.password_given;
+        self.people_rows += other.people_rows;
+        self.table_of_people |= other.table_of_people;
+        self.unscannable.extend(other.unscannable);
+        self.image_only |= other.image_only;
+    }
+
+    /// The findings to report: medium and high confidence, plus the parts that could not be read.
+    pub fn findings(&self, location: &Location) -> Vec<Finding> {
+        let mut findings: Vec<Finding> = self
+            .tallies
+            .iter()
+            .filter(|(_, t)| t.confidence >= Confidence::Medium)
+            .map(|(kind, t)| Finding {
+                kind: *kind,
+                count: t.values.len(),
+                confidence: t.confidence,
+                location: location.clone(),
+                sample: t.sample.clone(),
+            })
+            .collect();
+        if let Some(reason) = self.unscannable.first() {
+            findings.push(Finding {
+                kind: Kind::Unscannable,
+                count: self.unscannable.len(),
+                confidence: Confidence::High,
+                location: location.clone(),
+                sample: reason.clone(),
+            });
+        }
+        if self.image_only {
+            findings.push(Finding {
+                kind: Kind::ImageOnly,
+                count: 1,
+                confidence: Confidence::High,
+                location: location.clone(),
+                sample: "no text layer".to_string(),
+            });
+        }
+        findings
+    }
+}
+
+/// A hash standing for a value, so distinct values can be counted without keeping them.
+fn value_key(kind: Kind, value: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    kind.hash(&mut hasher);
+    for c in value.chars().filter(|c| c.is_alphanumeric()) {
+        c.to_lowercase().for_each(|l| l.hash(&mut hasher));
+    }
+    hasher.finish()
+}
+
+/// All detectors, compiled from the rule pack and the organisation's settings.
+pub struct Scanner {
+    shapes: Shapes,
+    keywords: Keywords,
+    headers: HeaderIndex,
+    not_passwords: HashSet<String>,
+    own_postcodes: HashSet<String>,
+    own_phones: HashSet<String>,
+}
+
+/// One value found, before it is tallied.
+#[derive(Debug, Clone)]
+struct Hit {
+    kind: Kind,
+    confidence: Confidence,
+    start: usize,
+    end: usize,
+    /// The value as written, when it differs from `text[start..end]` (a name after its label).
+    value: Option<String>,
+}
+
+/// What the scan of one text knows about its surroundings.
+struct Context<'a> {
+    text: &'a str,
+    hits: &'a [KeywordHit],
+    keywords: &'a Keywords,
+    tables: &'a [Table],
+}
+
+impl Context<'_> {
+    /// A context word for `kind` within `before` characters before or `after` after the span.
+    fn near(&self, kind: Kind, start: usize, end: usize, before: usize, after: usize) -> bool {
+        let from = start.saturating_sub(before);
+        let to = end.saturating_add(after);
+        let first = self.hits.partition_point(|h| h.end < from);
+        self.hits[first..]
+            .iter()
+            .take_while(|h| h.start <= to)
+            .any(|h| self.keywords.has_tag(self.text, h, Tag::Context(kind)))
+    }
+
+    /// The kind named by the header of the table column holding `offset`.
+    fn column(&self, offset: usize) -> Option<Kind> {
+        self.tables.iter().find_map(|t| {
+            let (_, column) = t.cell_at(offset)?;
+            t.columns.get(column).copied().flatten()
+        })
+    }
+
+    fn in_table(&self, offset: usize) -> bool {
+        self.tables.iter().any(|t| t.cell_at(offset).is_some())
+    }
+}
+
+impl Scanner {
+    pub fn new(pack: &RulePack, organisation: &Organisation) -> Scanner {
+        Scanner {
+            shapes: Shapes::new(),
+            keywords: Keywords::new(pack),
+            headers: HeaderIndex::new(&pack.table_headers),
+            not_passwords: pack.not_passwords.iter().cloned().collect(),
+            own_postcodes: organisation.own_postcodes.iter().cloned().collect(),
+            own_phones: organisation.own_phones.iter().cloned().collect(),
+        }
+    }
+
+    /// Scan one text and add what it holds to `report`.
+    pub fn scan(&self, text: &str, format: TextFormat, report: &mut PartReport) {
+        let keyword_hits = self.keywords.find(text);
+        let tables = table::find_tables(text, format, &self.headers);
+        let context = Context {
+            text,
+            hits: &keyword_hits,
+            keywords: &self.keywords,
+            tables: &tables,
+        };
+
+        for hit in &keyword_hits {
+            for tag in self.keywords.tags(text, hit) {
+                match tag {
+                    Tag::Category(kind) => report.add(kind, Confidence::Medium, self.keywords.term(hit)),
+                    Tag::Subject => {
+                        report.subject_terms.insert(self.keywords.term(hit).to_lowercase());
+                    }
+                    Tag::Password => report.password_given |= self.password_follows(text, hit.end),
+                    Tag::Context(_) => {}
+                }
+            }
+        }
+
+        let mut hits = Vec::new();
+        let candidates: Vec<Candidate> = self.shapes.find(text).collect();
+        for (index, candidate) in candidates.iter().enumerate() {
+            self.judge(candidate, &candidates, index, &context, &mut hits);
+        }
+        self.add_table_cells(&context, &mut hits);
+        raise_phones_near_names(&mut hits);
+
+        let (people_rows, table_of_people) = people_rows(&context, &hits);
+        report.people_rows += people_rows;
+        report.table_of_people |= table_of_people;
+        for hit in &hits {
+            if hit.confidence >= Confidence::Medium {
+                let value = hit.value.as_deref().unwrap_or(&text[hit.start..hit.end]);
+                report.add(hit.kind, hit.confidence, value);
+            }
+        }
+    }
+
+    /// Decide what one candidate is, if anything.
+    fn judge(&self, candidate: &Candidate, all: &[Candidate], index: usize, cx: &Context, hits: &mut Vec<Hit>) {
+        let text = cx.text;
+        let (start, end) = (candidate.start, candidate.end);
+        let value = &text[start..end];
+        let column = cx.column(start);
+        let hit = |kind, confidence| Hit {
+            kind,
+            confidence,
+            start,
+            end,
+            value: None,
+        };
+        let with_context =
+            |kind: Kind| column == Some(kind) || cx.near(kind, start, end, CONTEXT_WINDOW, CONTEXT_WINDOW);
+        match candidate.shape {
+            Shape::Upn if checks::upn_valid(value) => {
+                let strong = checks::upn_la_code_known(value) || with_context(Kind::Upn);
+                hits.push(hit(
+                    Kind::Upn,
+                    if strong { Confidence::High } else { Confidence::Medium },
+                ));
+            }
+            Shape::Iban => {
+                if let Some(end) = longest_valid_iban(value) {
+                    hits.push(Hit {
+                        end: start + end,
+                        ..hit(Kind::Iban, Confidence::High)
+                    });
+                }
+            }
+            Shape::Nino if checks::nino_valid(value) && !checks::nino_is_placeholder(value) => {
+                let confidence = if with_context(Kind::Nino) {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                };
+                hits.push(hit(Kind::Nino, confidence));
+            }
+            Shape::DrivingLicence if checks::driving_licence_valid(value) => {
+                let confidence = if with_context(Kind::DrivingLicenceUk) {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                };
+                hits.push(hit(Kind::DrivingLicenceUk, confidence));
+            }
+            Shape::Email => {
+                let confidence = if column == Some(Kind::EmailAddress) {
+                    Confidence::High
+                } else {
+                    Confidence::Low
+                };
+                hits.push(hit(Kind::EmailAddress, confidence));
+            }
+            Shape::Postcode if !self.own_postcodes.contains(&compact_upper(value)) => {
+                let confidence = if column == Some(Kind::PostcodeUk) {
+                    Confidence::High
+                } else if cx.near(Kind::PostcodeUk, start, end, NEAR_WINDOW, 0) {
+                    Confidence::Medium
+                } else {
+                    Confidence::Low
+                };
+                hits.push(hit(Kind::PostcodeUk, confidence));
+            }
+            Shape::DateNumeric | Shape::DateWords
+                if shapes::parse_date(value, candidate.shape).is_some()
+                    && self.is_birth_date(cx, all, index, column) =>
+            {
+                hits.push(hit(Kind::DateOfBirth, Confidence::High));
+            }
+            Shape::Phone => {
+                let Some(digits) = normalise_phone(value.trim_start_matches('(')) else {
+                    return;
+                };
+                if self.own_phones.contains(&digits)
+                    || !matches!(digits.as_bytes().get(1), Some(b'1' | b'2' | b'3' | b'7'))
+                {
+                    return;
+                }
+                let confidence = if column == Some(Kind::PhoneUk) {
+                    Confidence::High
+                } else {
+                    Confidence::Low
+                };
+                hits.push(hit(Kind::PhoneUk, confidence));
+            }
+            Shape::NumberRun => self.judge_number_run(start, value, column, cx, hits),
+            Shape::NameLabel => {
+                if let Some((name_start, name)) = labelled_name(text, start, end) {
+                    hits.push(Hit {
+                        start: name_start,
+                        value: Some(name.to_string()),
+                        ..hit(Kind::PersonName, Confidence::High)
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A date is a birth date when its column says so, or a birth word sits
+    /// just before it with no other date in between, or just after it.
+    fn is_birth_date(&self, cx: &Context, all: &[Candidate], index: usize, column: Option<Kind>) -> bool {
+        if column == Some(Kind::DateOfBirth) {
+            return true;
+        }
+        let candidate = &all[index];
+        let previous_date_end = all[..index]
+            .iter()
+            .rev()
+            .find(|c| matches!(c.shape, Shape::DateNumeric | Shape::DateWords))
+            .map_or(0, |c| c.end);
+        let from = candidate.start.saturating_sub(DOB_WINDOW_BEFORE).max(previous_date_end);
+        let before = cx.near(
+            Kind::DateOfBirth,
+            candidate.start,
+            candidate.start,
+            candidate.start - from,
+            0,
+        );
+        let next_date_start = all[index + 1..]
+            .iter()
+            .find(|c| matches!(c.shape, Shape::DateNumeric | Shape::DateWords))
+            .map_or(usize::MAX, |c| c.start);
+        let after_window = DOB_WINDOW_AFTER.min(next_date_start.saturating_sub(candidate.end));
+        before || cx.near(Kind::DateOfBirth, candidate.end, candidate.end, 0, after_window)
+    }
+
+    /// Split a run of digit groups into the identifiers it holds.
+    fn judge_number_run(&self, base: usize, run: &str, column: Option<Kind>, cx: &Context, hits: &mut Vec<Hit>) {
+        let groups = digit_groups(run);
+        let mut i = 0;
+        while i < groups.len() {
+            let mut taken = None;
+            for j in (i + 1..=groups.len().min(i + 6)).rev() {
+                let span = groups[i].0..groups[j - 1].1;
+                let value = &run[span.clone()];
+                let (start, end) = (base + span.start, base + span.end);
+                let digits: usize = groups[i..j].iter().map(|g| g.1 - g.0).sum();
+                let near =
+                    |kind: Kind, window: usize| column == Some(kind) || cx.near(kind, start, end, window, window);
+                let found = match digits {
+                    13..=19 if checks::payment_card_valid(value) => {
+                        let confidence = if checks::card_is_test_number(&value.replace([' ', '-'], "")) {
+                            Confidence::Low
+                        } else if near(Kind::PaymentCard, CONTEXT_WINDOW) || expiry_near(cx.text, end) {
+                            Confidence::High
+                        } else {
+                            Confidence::Medium
+                        };
+                        Some((Kind::PaymentCard, confidence))
+                    }
+                    10 if checks::nhs_valid(value) => {
+                        let confidence = if near(Kind::NhsNumber, CONTEXT_WINDOW) {
+                            Confidence::High
+                        } else {
+                            Confidence::Low
+                        };
+                        Some((Kind::NhsNumber, confidence))
+                    }
+                    10 if j == i + 1 && checks::uln_valid(value) => {
+                        let confidence = if near(Kind::Uln, CONTEXT_WINDOW) {
+                            Confidence::High
+                        } else {
+                            Confidence::Low
+                        };
+                        Some((Kind::Uln, confidence))
+                    }
+                    6 if j == i + 3 && checks::sort_code_shape(value) => {
+                        let has_account = account_near(cx.text, end);
+                        let confidence = if has_account && near(Kind::BankAccount, CONTEXT_WINDOW) {
+                            Confidence::High
+                        } else {
+                            Confidence::Low
+                        };
+                        Some((Kind::BankAccount, confidence))
+                    }
+                    9 if j == i + 1 && near(Kind::PassportUk, NEAR_WINDOW) => {
+                        Some((Kind::PassportUk, Confidence::High))
+                    }
+                    _ => None,
+                };
+                if let Some((kind, confidence)) = found {
+                    hits.push(Hit {
+                        kind,
+                        confidence,
+                        start,
+                        end,
+                        value: None,
+                    });
+                    taken = Some(j);
+                    break;
+                }
+            }
+            i = taken.unwrap_or(i + 1);
+        }
+    }
+
+    /// Names and other values in the columns of headed tables that no pattern caught.
+    fn add_table_cells(&self, cx: &Context, hits: &mut Vec<Hit>) {
+        for table in cx.tables.iter().filter(|t| t.has_header) {
+            for row in &table.rows {
+                for (column, cell) in row.cells.iter().enumerate() {
+                    if table.columns.get(column).copied().flatten() == Some(Kind::PersonName) {
+                        let value = cx.text[cell.clone()].trim();
+                        if looks_like_name(value) {
+                            hits.push(Hit {
+                                kind: Kind::PersonName,
+                                confidence: Confidence::High,
+                                start: cell.start,
+                                end: cell.end,
+                                value: None,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a password phrase: a token that is not an ordinary word of prose.
+    fn password_follows(&self, text: &str, from: usize) -> bool {
+        let rest = &text[from..text.len().min(from + 80)];
+        let rest = rest.trim_start_matches([' ', '\t', ':', '=', '-']);
+        let rest = rest.trim_start_matches(['"', '\'', '“', '‘']);
+        let token: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+        let token = token.trim_end_matches(['.', ',', ';', ')', '"', '\'', '”', '’', '!', '?']);
+        let lower = token.to_lowercase();
+        token.chars().count() >= 4 && !self.not_passwords.contains(&lower) && !lower.starts_with("http")
+    }
+}
+
+/// A phone number next to a person's name is personal data (DETECTORS.md).
+fn raise_phones_near_names(hits: &mut [Hit]) {
+    let names: Vec<usize> = hits
+        .iter()
+        .filter(|h| h.kind == Kind::PersonName)
+        .map(|h| h.start)
+        .collect();
+    for hit in hits
+        .iter_mut()
+        .filter(|h| h.kind == Kind::PhoneUk && h.confidence == Confidence::Low)
+    {
+        if names.iter().any(|&n| n.abs_diff(hit.start) <= NEAR_WINDOW) {
+            hit.confidence = Confidence::Medium;
+        }
+    }
+}
+
+/// Rows holding two or more personal kinds, and whether they make a table of people.
+fn people_rows(cx: &Context, hits: &[Hit]) -> (usize, bool) {
+    let mut total = 0;
+    let mut table_of_people = false;
+    for table in cx.tables {
+        let span = table.span();
+        let mut row_kinds: Vec<BTreeSet<Kind>> = vec![BTreeSet::new(); table.rows.len()];
+        for hit in hits.iter().filter(|h| span.contains(&h.start) && h.kind.is_personal()) {
+            if let Some((row, _)) = table.cell_at(hit.start) {
+                row_kinds[row].insert(hit.kind);
+            }
+        }
+        // Headed columns count for their non-empty cells even where no pattern matched ("12 Acacia Road").
+        for (row, kinds) in table.rows.iter().zip(row_kinds.iter_mut()) {
+            for (column, cell) in row.cells.iter().enumerate() {
+                if let Some(kind) = table.columns.get(column).copied().flatten()
+                    && !cx.text[cell.clone()].trim().is_empty()
+                    && matches!(kind, Kind::PostcodeUk | Kind::PersonName)
+                {
+                    kinds.insert(kind);
+                }
+            }
+        }
+        let rows = row_kinds.iter().filter(|k| k.len() >= 2).count();
+        let kinds: BTreeSet<Kind> = row_kinds.iter().filter(|k| k.len() >= 2).flatten().copied().collect();
+        total += rows;
+        table_of_people |= rows >= 5 && kinds.len() >= 2;
+    }
+    let _ = cx.in_table(0);
+    (total, table_of_people)
+}
+
+/// Digit groups of a run as byte ranges.
+fn digit_groups(run: &str) -> Vec<(usize, usize)> {
+    let mut groups = Vec::new();
+    let mut start = None;
+    for (i, b) in run.bytes().enumerate() {
+        match (b.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                groups.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        groups.push((s, run.len()));
+    }
+    groups
+}
+
+/// The longest prefix of an IBAN-shaped match, cut at a group boundary, that passes mod 97.
+fn longest_valid_iban(value: &str) -> Option<usize> {
+    let mut ends: Vec<usize> = value.match_indices(' ').map(|(i, _)| i).collect();
+    ends.push(value.len());
+    ends.into_iter().rev().find(|&end| checks::iban_valid(&value[..end]))
+}
+
+/// An 8-digit account number right after a sort code ("12-34-56 12345678", "sort code 12-34-56, account 12345678").
+fn account_near(text: &str, from: usize) -> bool {
+    let window = &text[from..floor_char_boundary(text, from + 60)];
+    let mut run = 0;
+    let mut previous_digit = false;
+    for b in window.bytes() {
+        if b.is_ascii_digit() {
+            run += 1;
+        } else {
+            if run == 8 && previous_digit {
+                return true;
+            }
+            run = 0;
+        }
+        previous_digit = b.is_ascii_digit();
+    }
+    run == 8
+}
+
+/// An expiry date (`MM/YY`) shortly after a card number.
+fn expiry_near(text: &str, from: usize) -> bool {
+    let window = &text[from..floor_char_boundary(text, from + 60)];
+    window.as_bytes().windows(5).any(|w| {
+        w[0].is_ascii_digit()
+            && w[1].is_ascii_digit()
+            && w[2] == b'/'
+            && w[3].is_ascii_digit()
+            && w[4].is_ascii_digit()
+            && {
+                let month = (w[0] - b'0') * 10 + (w[1] - b'0');
+                (1..=12).contains(&month)
+            }
+    })
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    if index >= text.len() {
+        return text.len();
+    }
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// Words that follow a label but are not a name ("Name: The …", "Child: Year 4").
+const NOT_NAMES: &[&str] = &[
+    "The",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "Year",
+    "Class",
+    "Group",
+    "All",
+    "Any",
+    "None",
+    "Not",
+    "Unknown",
+    "Please",
+    "Your",
+    "Our",
+    "Their",
+    "His",
+    "Her",
+    "See",
+    "Same",
+    "Various",
+    "Reception",
+    "Nursery",
+];
+
+/// The name after a "Name:"-style label, if the label starts its line or cell.
+fn labelled_name(text: &str, start: usize, end: usize) -> Option<(usize, &str)> {
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..start];
+    let label_starts_cell = before.trim().is_empty()
+        || before.ends_with('\t')
+        || before.ends_with("  ")
+        || before.trim_end().ends_with(['|', ',', ';', '(', '.', ')']);
+    if !label_starts_cell {
+        return None;
+    }
+    let matched = &text[start..end];
+    let separator = matched.find([':', '-', '–'])?;
+    let after = &matched[separator..];
+    let offset = after.find(|c: char| c.is_uppercase())?;
+    let name_start = start + separator + offset;
+    let name = text[name_start..end].trim();
+    let first = name.split_whitespace().next()?;
+    (!NOT_NAMES.contains(&first)).then_some((name_start, name))
+}
+
+/// A table cell that reads as a person's name: one to four words of letters.
+fn looks_like_name(value: &str) -> bool {
+    let words: Vec<&str> = value.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    !words.is_empty()
+        && words.len() <= 4
+        && value.chars().count() <= 60
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_alphabetic)
+                && w.chars().all(|c| c.is_alphabetic() || "'’-.".contains(c))
+        })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,436 @@
+//! Text out of a parsed message: one [`TextUnit`] per readable part, each
+//! with the location findings will carry, and a note for every part that
+//! could not be read — a part that could not be read is never taken as a
+//! part with nothing in it.
+//!
+//! One file per format: `text` (txt/csv/tsv and charset sniffing), `html`
+//! (HTML to text in one linear pass). Office documents, PDF and archives are
+//! reported as unscannable until their extractors arrive.
+
+pub mod html;
+pub mod text;
+
+use std::collections::HashSet;
+
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+
+use crate::config::Limits;
+use crate::detect::TextFormat;
+use crate::finding::Location;
+use crate::message::{self, Structure};
+
+/// One text to run the detectors over.
+#[derive(Debug, Clone)]
+pub struct TextUnit {
+    pub location: Location,
+    pub text: String,
+    pub format: TextFormat,
+}
+
+/// Something to report about a part that gave no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Not read within limits, or a format not read: the reason, in plain words.
+    Unscannable(String),
+    /// Readable, but only pictures of text (a scan).
+    ImageOnly,
+}
+
+/// An attachment seen, for the policy and the DPO's view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub location: Location,
+    pub content_type: String,
+    pub size: usize,
+    /// Its content is encrypted (a password-protected file, an S/MIME blob).
+    pub protected: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Extraction {
+    pub units: Vec<TextUnit>,
+    pub notes: Vec<(Location, Note)>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// Extract every readable text of `message`.
+pub fn extract(message: &Message, structure: Structure, limits: &Limits) -> Extraction {
+    let mut walker = Walker {
+        limits,
+        out: Extraction::default(),
+        parts_seen: 0,
+        chars: 0,
+    };
+    // An encrypted message has nothing readable, and nothing unreadable either: it is protected.
+    if !structure.encrypted {
+        walker.message(message, None, 0);
+    }
+    walker.out
+}
+
+/// Media that carry no text to scan: pictures, sound, signatures, keys.
+const NOT_TEXT_TYPES: &[&str] = &[
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pgp-signature",
+    "application/pgp-keys",
+    "application/pgp-encrypted",
+];
+
+/// Formats whose extractors are not part of this build yet.
+const NOT_YET_READ: &[(&str, &str)] = &[
+    ("pdf", "PDF documents"),
+    ("doc", "Word documents"),
+    ("docx", "Word documents"),
+    ("docm", "Word documents"),
+    ("dot", "Word documents"),
+    ("dotx", "Word documents"),
+    ("xls", "Excel spreadsheets"),
+    ("xlsx", "Excel spreadsheets"),
+    ("xlsm", "Excel spreadsheets"),
+    ("xlsb", "Excel spreadsheets"),
+    ("ppt", "PowerPoint presentations"),
+    ("pptx", "PowerPoint presentations"),
+    ("odt", "OpenDocument files"),
+    ("ods", "OpenDocument files"),
+    ("odp", "OpenDocument files"),
+    ("rtf", "RTF documents"),
+    ("zip", "ZIP archives"),
+    ("7z", "7z archives"),
+    ("rar", "RAR archives"),
+    ("gz", "compressed files"),
+    ("tgz", "compressed files"),
+    ("tar", "archives"),
+    ("dat", "Outlook TNEF (winmail.dat) files"),
+    ("msg", "Outlook .msg files"),
+    ("pages", "Pages documents"),
+    ("numbers", "Numbers spreadsheets"),
+];
+
+struct Walker<'l> {
+    limits: &'l Limits,
+    out: Extraction,
+    parts_seen: usize,
+    chars: usize,
+}
+
+impl Walker<'_> {
+    fn message(&mut self, message: &Message, prefix: Option<&Location>, depth: usize) {
+        let body_ids: HashSet<u32> = message.text_body.iter().chain(&message.html_body).copied().collect();
+        let body_location = prefix.cloned().unwrap_or(Location::Body);
+        for (id, part) in message.parts.iter().enumerate() {
+            self.parts_seen += 1;
+            if self.parts_seen > self.limits.max_parts {
+                self.note(
+                    &body_location,
+                    Note::Unscannable(format!(
+                        "the message has more than {} MIME parts; the rest were not read",
+                        self.limits.max_parts
+                    )),
+                );
+                return;
+            }
+            let is_body = body_ids.contains(&(id as u32)) && !is_attachment(part);
+            match &part.body {
+                PartType::Multipart(_) => {}
+                PartType::Message(nested) => {
+                    let location = member(prefix, &nested_name(part, nested));
+                    self.nested(nested, &location, depth);
+                }
+                PartType::Text(text) if is_body => self.text(&body_location, text, TextFormat::Plain),
+                PartType::Html(html) if is_body => self.html(&body_location, html),
+                PartType::Text(text) => {
+                    let location = member(prefix, &attachment_name(part, id, "txt"));
+                    self.attachment_seen(&location, part, text.len(), false);
+                    let format = text::format_of(part.attachment_name(), &content_type(part));
+                    match format {
+                        TextFormat::Html => self.html(&location, text),
+                        _ => self.text(&location, text, format),
+                    }
+                }
+                PartType::Html(html) => {
+                    let location = member(prefix, &attachment_name(part, id, "html"));
+                    self.attachment_seen(&location, part, html.len(), false);
+                    self.html(&location, html);
+                }
+                PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+                    self.binary(part, id, bytes, prefix, depth);
+                }
+            }
+        }
+    }
+
+    fn nested(&mut self, nested: &Message, location: &Location, depth: usize) {
+        if depth + 1 > self.limits.max_nesting {
+            self.note(
+                location,
+                Note::Unscannable(format!(
+                    "messages nested more than {} deep were not read",
+                    self.limits.max_nesting
+                )),
+            );
+            return;
+        }
+        let structure = Structure::read(nested);
+        if structure.encrypted {
+            self.out.attachments.push(Attachment {
+                location: location.clone(),
+                content_type: "message/rfc822".to_string(),
+                size: nested.raw_message.len(),
+                protected: true,
+            });
+            return;
+        }
+        // The subject of a forwarded message is part of its text.
+        if let Some(subject) = nested.subject().filter(|s| !s.trim().is_empty()) {
+            self.text(location, subject, TextFormat::Plain);
+        }
+        self.message(nested, Some(location), depth + 1);
+    }
+
+    fn binary(&mut self, part: &MessagePart, id: usize, bytes: &[u8], prefix: Option<&Location>, depth: usize) {
+        let ctype = content_type(part);
+        let name = part.attachment_name();
+        let location = member(prefix, &attachment_name(part, id, "bin"));
+        let major = ctype.split('/').next().unwrap_or_default();
+        if matches!(major, "image" | "audio" | "video" | "font") || NOT_TEXT_TYPES.contains(&ctype.as_str()) {
+            return;
+        }
+        let encrypted_blob = matches!(ctype.as_str(), "application/pkcs7-mime" | "application/x-pkcs7-mime")
+            || message::has_extension(name, &["p7m", "pgp", "gpg", "asc"])
+            || ctype == "application/x-microsoft-rpmsg-message"
+            || message::has_extension(name, &["rpmsg"]);
+        self.attachment_seen(&location, part, bytes.len(), encrypted_blob);
+        if encrypted_blob {
+            return;
+        }
+        if ctype == "message/rfc822" || message::has_extension(name, &["eml"]) {
+            match message::parse(bytes) {
+                Some(nested) => self.nested(&nested, &location, depth),
+                None => self.note(
+                    &location,
+                    Note::Unscannable("the attached message is empty or broken".to_string()),
+                ),
+            }
+            return;
+        }
+        let text_named = message::has_extension(name, text::TEXT_EXTENSIONS);
+        if text_named
+            || major == "text"
+            || (name.is_none() || ctype == "application/octet-stream") && text::looks_like_text(bytes)
+        {
+            let format = text::format_of(name, &ctype);
+            let decoded = text::decode(bytes);
+            match format {
+                TextFormat::Html => self.html(&location, &decoded),
+                _ => self.text(&location, &decoded, format),
+            }
+            return;
+        }
+        let reason = if ctype == "application/ms-tnef" || name.is_some_and(|n| n.eq_ignore_ascii_case("winmail.dat")) {
+            "Outlook TNEF (winmail.dat) files are not read yet".to_string()
+        } else {
+            let ext = name
+                .and_then(|n| n.rsplit_once('.'))
+                .map(|(_, e)| e.to_ascii_lowercase())
+                .unwrap_or_default();
+            match NOT_YET_READ.iter().find(|(e, _)| *e == ext) {
+                Some((_, what)) => format!("{what} are not read yet"),
+                None => format!("{ctype} is not a format schoolgate reads"),
+            }
+        };
+        self.note(&location, Note::Unscannable(reason));
+    }
+
+    fn attachment_seen(&mut self, location: &Location, part: &MessagePart, size: usize, protected: bool) {
+        self.out.attachments.push(Attachment {
+            location: location.clone(),
+            content_type: content_type(part),
+            size,
+            protected,
+        });
+    }
+
+    fn html(&mut self, location: &Location, html: &str) {
+        let limit = self.limits.max_html_bytes;
+        let input = if html.len() > limit {
+            self.note(
+                location,
+                Note::Unscannable(format!("only the first {} MB of HTML were read", limit / (1024 * 1024))),
+            );
+            &html[..floor_char_boundary(html, limit)]
+        } else {
+            html
+        };
+        let converted = html::html_to_text(input, self.limits.max_part_chars);
+        if converted.truncated {
+            self.note(location, truncated_note(self.limits.max_part_chars));
+        }
+        self.text(location, &converted.text, TextFormat::Html);
+    }
+
+    fn text(&mut self, location: &Location, text: &str, format: TextFormat) {
+        let room = self.limits.max_message_chars.saturating_sub(self.chars);
+        let limit = self.limits.max_part_chars.min(room);
+        let text = if text.len() > limit {
+            self.note(location, truncated_note(limit));
+            &text[..floor_char_boundary(text, limit)]
+        } else {
+            text
+        };
+        if text.trim().is_empty() {
+            return;
+        }
+        self.chars += text.len();
+        self.out.units.push(TextUnit {
+            location: location.clone(),
+            text: normalise_spaces(text),
+            format,
+        });
+    }
+
+    fn note(&mut self, location: &Location, note: Note) {
+        if !self.out.notes.iter().any(|(l, n)| l == location && *n == note) {
+            self.out.notes.push((location.clone(), note));
+        }
+    }
+}
+
+fn truncated_note(limit: usize) -> Note {
+    Note::Unscannable(format!("only the first {limit} characters were read"))
+}
+
+/// No-break and narrow spaces as plain spaces, Unicode hyphens as `-`, so
+/// "date of birth" and "943-476-5919" match however a client wrote them.
+pub fn normalise_spaces(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\u{a0}' | '\u{2007}' | '\u{202f}' | '\u{2009}' => ' ',
+            '\u{2010}' | '\u{2011}' => '-',
+            other => other,
+        })
+        .collect()
+}
+
+fn content_type(part: &MessagePart) -> String {
+    match part.content_type() {
+        Some(ct) => match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        },
+        None => "text/plain".to_string(),
+    }
+}
+
+/// `Content-Disposition: attachment`, or a file name on a part.
+fn is_attachment(part: &MessagePart) -> bool {
+    part.content_disposition()
+        .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"))
+}
+
+fn attachment_name(part: &MessagePart, id: usize, ext: &str) -> String {
+    match part.attachment_name() {
+        Some(name) if !name.trim().is_empty() => clean_name(name),
+        _ => format!("part{id}.{ext}"),
+    }
+}
+
+fn nested_name(part: &MessagePart, nested: &Message) -> String {
+    if let Some(name) = part.attachment_name().filter(|n| !n.trim().is_empty()) {
+        return clean_name(name);
+    }
+    match nested.subject().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(subject) => clean_name(&format!("{}.eml", subject.chars().take(60).collect::<String>())),
+        None => "message.eml".to_string(),
+    }
+}
+
+/// A file name fit to be one segment of a location path.
+fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    base.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn member(prefix: Option<&Location>, name: &str) -> Location {
+    match prefix {
+        Some(location) => location.member(name),
+        None => Location::Attachment(name.to_string()),
+    }
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    if index >= text.len() {
+        return text.len();
+    }
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extract_raw(raw: &str) -> Extraction {
+        let message = message::parse(raw.as_bytes()).expect("parses");
+        let structure = Structure::read(&message);
+        extract(&message, structure, &Limits::default())
+    }
+
+    #[test]
+    fn body_and_attachments_get_their_locations() {
+        let raw = "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHello\r\n--b\r\nContent-Type: text/csv; name=pupils.csv\r\nContent-Disposition: attachment; filename=pupils.csv\r\n\r\nName,DOB\r\n--b\r\nContent-Type: image/png; name=logo.png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--b\r\nContent-Type: application/pdf; name=report.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjcK\r\n--b--\r\n";
+        let extraction = extract_raw(raw);
+        let units: Vec<(String, TextFormat)> = extraction
+            .units
+            .iter()
+            .map(|u| (u.location.to_string(), u.format))
+            .collect();
+        assert_eq!(
+            units,
+            [
+                ("body".to_string(), TextFormat::Plain),
+                ("attachment:pupils.csv".to_string(), TextFormat::Csv)
+            ]
+        );
+        assert_eq!(
+            extraction.notes,
+            [(
+                Location::Attachment("report.pdf".to_string()),
+                Note::Unscannable("PDF documents are not read yet".to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn forwarded_message_parts_nest_under_it() {
+        let raw = "Subject: Fwd\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee below\r\n--b\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"Pupils.eml\"\r\n\r\nSubject: Pupils\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n--c\r\nContent-Type: text/plain\r\n\r\nInner body\r\n--c\r\nContent-Type: text/csv; name=list.csv\r\nContent-Disposition: attachment; filename=list.csv\r\n\r\nName,DOB\r\n--c--\r\n--b--\r\n";
+        let extraction = extract_raw(raw);
+        let locations: Vec<String> = extraction.units.iter().map(|u| u.location.to_string()).collect();
+        assert_eq!(
+            locations,
+            [
+                "body",
+                "attachment:Pupils.eml",
+                "attachment:Pupils.eml",
+                "attachment:Pupils.eml/list.csv"
+            ]
+        );
+    }
+
+    #[test]
+    fn spaces_are_normalised() {
+        assert_eq!(
+            normalise_spaces("date\u{a0}of birth 943\u{2011}476"),
+            "date of birth 943-476"
+        );
+    }
+}

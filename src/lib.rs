@@ -1,0 +1,196 @@
+//! schoolgate: an outbound data-loss-prevention milter for schools.
+//!
+//! The library's face is [`Engine::inspect`]: one message and its envelope
+//! in, one [`Verdict`] out. `schoolgate scan`, the milter and a DPO's
+//! release all call it, so they can never disagree. The pipeline runs
+//! `message → extract → detect → policy`; it knows nothing of milters, web
+//! servers or databases.
+
+pub mod config;
+pub mod detect;
+pub mod extract;
+pub mod finding;
+pub mod message;
+pub mod policy;
+pub mod protect;
+pub mod report;
+pub mod rules;
+pub mod verdict;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use config::{Config, ConfigError, Mode};
+use detect::{PartReport, Scanner, TextFormat};
+pub use finding::{Confidence, Finding, Kind, Location};
+use message::{HeaderFacts, Structure};
+use policy::{Facts, Recipients};
+pub use rules::{RuleAction, RuleId, RulePack};
+pub use verdict::{Action, Verdict};
+
+/// The envelope of a message, as the relay gives it (MAIL FROM, RCPT TO).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    pub sender: Option<String>,
+    pub recipients: Vec<String>,
+}
+
+/// A configuration with its rule pack and compiled detectors: built once,
+/// then used for every message.
+pub struct Engine {
+    config: Config,
+    pack: RulePack,
+    scanner: Scanner,
+    /// The disclaimer reduced to its letters and digits, for presence checks.
+    disclaimer_key: String,
+}
+
+impl Engine {
+    pub fn new(config: Config, pack: RulePack) -> Engine {
+        let scanner = Scanner::new(&pack, &config.organisation);
+        let disclaimer_key = letters_and_digits(&config.disclaimer.text);
+        Engine {
+            config,
+            pack,
+            scanner,
+            disclaimer_key,
+        }
+    }
+
+    /// The engine for a configuration file (or the built-in defaults when
+    /// `path` is `None`), with the rule pack it names.
+    pub fn load(path: Option<&Path>) -> Result<Engine, Vec<ConfigError>> {
+        let config = match path {
+            Some(path) => Config::load(path).map_err(|e| vec![e])?,
+            None => Config::default(),
+        };
+        let pack = match &config.rules_dir {
+            Some(dir) => RulePack::load(dir)?,
+            None => RulePack::builtin(),
+        };
+        Ok(Engine::new(config, pack))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn rules(&self) -> &RulePack {
+        &self.pack
+    }
+
+    /// Decide what to do with one message. Never fails: what cannot be read
+    /// becomes an `unscannable` finding.
+    pub fn inspect(&self, raw: &[u8], envelope: &Envelope) -> Verdict {
+        let limits = &self.config.limits;
+        let mut reports: BTreeMap<Location, PartReport> = BTreeMap::new();
+        let readable = if raw.len() > limits.max_message_bytes {
+            reports.entry(Location::Body).or_default().unscannable.push(format!(
+                "the message is larger than {} bytes; only the start was read",
+                limits.max_message_bytes
+            ));
+            &raw[..limits.max_message_bytes]
+        } else {
+            raw
+        };
+
+        let parsed = message::parse(readable);
+        let (headers, structure, extraction) = match &parsed {
+            Some(message) => {
+                let structure = Structure::read(message);
+                (
+                    HeaderFacts::read(message),
+                    structure,
+                    extract::extract(message, structure, limits),
+                )
+            }
+            None => (
+                HeaderFacts::default(),
+                Structure::default(),
+                extract::Extraction::default(),
+            ),
+        };
+
+        self.scanner.scan(
+            &extract::normalise_spaces(&headers.subject),
+            TextFormat::Plain,
+            reports.entry(Location::Subject).or_default(),
+        );
+        for unit in &extraction.units {
+            self.scanner.scan(
+                &unit.text,
+                unit.format,
+                reports.entry(unit.location.clone()).or_default(),
+            );
+        }
+        for (location, note) in &extraction.notes {
+            let report = reports.entry(location.clone()).or_default();
+            match note {
+                extract::Note::Unscannable(reason) => report.unscannable.push(reason.clone()),
+                extract::Note::ImageOnly => report.image_only = true,
+            }
+        }
+
+        let recipients = self.recipients(envelope, &headers);
+        let disclaimer_present = {
+            let key = &self.disclaimer_key;
+            !key.is_empty()
+                && extraction
+                    .units
+                    .iter()
+                    .filter(|u| u.location == Location::Body)
+                    .any(|u| letters_and_digits(&u.text).contains(key.as_str()))
+        };
+        let facts = Facts {
+            recipients: &recipients,
+            structure,
+            subject: &headers.subject,
+            reports: &reports,
+            attachments: &extraction.attachments,
+            disclaimer_present,
+        };
+        policy::decide(&facts, &self.config, &self.pack)
+    }
+
+    /// Envelope recipients (or, without an envelope, To, Cc and Bcc),
+    /// classified against the internal and trusted domains. With no internal
+    /// domains configured, the sender's domain is the internal one.
+    fn recipients(&self, envelope: &Envelope, headers: &HeaderFacts) -> Recipients {
+        let visible: Vec<String> = headers
+            .to
+            .iter()
+            .chain(&headers.cc)
+            .map(|m| m.address.clone())
+            .collect();
+        let envelope_recipients: Vec<String> = if envelope.recipients.is_empty() {
+            visible
+                .iter()
+                .cloned()
+                .chain(headers.bcc.iter().map(|m| m.address.clone()))
+                .collect()
+        } else {
+            envelope.recipients.clone()
+        };
+        let organisation = &self.config.organisation;
+        let internal = if organisation.internal_domains.is_empty() {
+            let sender = envelope
+                .sender
+                .clone()
+                .or_else(|| headers.from.first().map(|m| m.address.clone()))
+                .unwrap_or_default();
+            message::domain_of(&sender).into_iter().collect()
+        } else {
+            organisation.internal_domains.clone()
+        };
+        Recipients::classify(&envelope_recipients, &visible, &internal, &organisation.trusted_domains)
+    }
+}
+
+/// Lower-case letters and digits only: a form that survives re-wrapping,
+/// quoting (`> `) and HTML conversion.
+fn letters_and_digits(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
