@@ -645,3 +645,13 @@ max_parts = 10
         assert_eq!(normalise_phone("12345"), None);
     }
 }
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schoolgate.example.toml");
+        let config = super::Config::load(&path).expect("schoolgate.example.toml is valid");
+        assert_eq!(config.organisation.internal_domains.len(), 2);
+    }
+}

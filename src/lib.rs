@@ -187,10 +187,25 @@ impl Engine {
 }
 
 /// Lower-case letters and digits only: a form that survives re-wrapping,
-/// quoting (`> `) and HTML conversion.
+/// quoting (`> `) and HTML conversion. ASCII takes a byte-at-a-time fast path.
 fn letters_and_digits(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                out.push(b.to_ascii_lowercase() as char);
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next().expect("i is a char boundary");
+            if c.is_alphanumeric() {
+                out.extend(c.to_lowercase());
+            }
+            i += c.len_utf8();
+        }
+    }
+    out
 }

@@ -61,7 +61,11 @@ fn with_line_endings(raw: &[u8], crlf: bool) -> Vec<u8> {
 fn every_fixture_gives_its_golden_verdict() {
     let engine = engine();
     let paths = messages();
-    assert!(paths.len() >= 60, "expected at least 60 fixtures, found {}", paths.len());
+    assert!(
+        paths.len() >= 60,
+        "expected at least 60 fixtures, found {}",
+        paths.len()
+    );
     let bless = std::env::var_os("SCHOOLGATE_BLESS").is_some();
     let verdicts = fixtures().join("verdicts");
     std::fs::create_dir_all(&verdicts).expect("verdicts dir");
@@ -69,8 +73,14 @@ fn every_fixture_gives_its_golden_verdict() {
     for path in &paths {
         let name = path.file_stem().expect("file name").to_string_lossy().to_string();
         let raw = std::fs::read(path).expect("readable fixture");
-        let lf = engine.inspect(&with_line_endings(&raw, false), &Envelope::default()).to_json() + "\n";
-        let crlf = engine.inspect(&with_line_endings(&raw, true), &Envelope::default()).to_json() + "\n";
+        let lf = engine
+            .inspect(&with_line_endings(&raw, false), &Envelope::default())
+            .to_json()
+            + "\n";
+        let crlf = engine
+            .inspect(&with_line_endings(&raw, true), &Envelope::default())
+            .to_json()
+            + "\n";
         if lf != crlf {
             failures.push(format!("{name}: LF and CRLF verdicts differ"));
         }
@@ -95,7 +105,12 @@ fn every_fixture_gives_its_golden_verdict() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[derive(Deserialize)]
@@ -134,7 +149,12 @@ fn every_fixture_shows_what_it_was_written_for() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The verdict is itself scanned as if it were a message: it must carry no

@@ -268,7 +268,20 @@ impl Scanner {
         }
 
         let mut hits = Vec::new();
-        let candidates: Vec<Candidate> = self.shapes.find(text).collect();
+        for hit in &keyword_hits {
+            if self.keywords.has_tag(text, hit, Tag::Context(Kind::PersonName))
+                && let Some((start, name)) = labelled_name(text, hit.start, hit.end)
+            {
+                hits.push(Hit {
+                    kind: Kind::PersonName,
+                    confidence: Confidence::High,
+                    start,
+                    end: start + name.len(),
+                    value: None,
+                });
+            }
+        }
+        let candidates: Vec<Candidate> = self.shapes.find(text);
         for (index, candidate) in candidates.iter().enumerate() {
             self.judge(candidate, &candidates, index, &context, &mut hits);
         }
@@ -374,15 +387,6 @@ impl Scanner {
                 hits.push(hit(Kind::PhoneUk, confidence));
             }
             Shape::NumberRun => self.judge_number_run(start, value, column, cx, hits),
-            Shape::NameLabel => {
-                if let Some((name_start, name)) = labelled_name(text, start, end) {
-                    hits.push(Hit {
-                        start: name_start,
-                        value: Some(name.to_string()),
-                        ..hit(Kind::PersonName, Confidence::High)
-                    });
-                }
-            }
             _ => {}
         }
     }
@@ -668,10 +672,11 @@ const NOT_NAMES: &[&str] = &[
     "Nursery",
 ];
 
-/// The name after a "Name:"-style label, if the label starts its line or cell.
-fn labelled_name(text: &str, start: usize, end: usize) -> Option<(usize, &str)> {
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let before = &text[line_start..start];
+/// The name after a "Name:"-style label at `label_start..label_end`, if the
+/// label starts its line or cell and a separator and capitalised words follow.
+fn labelled_name(text: &str, label_start: usize, label_end: usize) -> Option<(usize, &str)> {
+    let line_start = text[..label_start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..label_start];
     let label_starts_cell = before.trim().is_empty()
         || before.ends_with('\t')
         || before.ends_with("  ")
@@ -679,13 +684,42 @@ fn labelled_name(text: &str, start: usize, end: usize) -> Option<(usize, &str)> 
     if !label_starts_cell {
         return None;
     }
-    let matched = &text[start..end];
-    let separator = matched.find([':', '-', '–'])?;
-    let after = &matched[separator..];
-    let offset = after.find(|c: char| c.is_uppercase())?;
-    let name_start = start + separator + offset;
-    let name = text[name_start..end].trim();
-    let first = name.split_whitespace().next()?;
+    let rest = &text[label_end..text.len().min(label_end + 120)];
+    let after_label = rest.trim_start_matches([' ', '\t']);
+    let after_separator = after_label
+        .strip_prefix([':', '-', '–'])?
+        .trim_start_matches([' ', '\t']);
+    let name_start = label_end + (rest.len() - after_separator.len());
+    // One to four capitalised words: "Jamie Carter", "Zoë O'Neil", "Mary-Jane Smith".
+    let mut end = 0;
+    let mut words = 0;
+    for word in after_separator.split(' ') {
+        let first = word.chars().next();
+        let body_ok = word.chars().skip(1).all(|c| c.is_lowercase() || "'’-".contains(c)) && word.chars().count() >= 2;
+        if words < 4 && first.is_some_and(char::is_uppercase) && body_ok {
+            end += if words == 0 { word.len() } else { word.len() + 1 };
+            words += 1;
+        } else {
+            // A word with trailing punctuation still ends the name: "Carter," "Carter."
+            let trimmed = word.trim_end_matches([',', '.', ';', ')', ':']);
+            let first = trimmed.chars().next();
+            if words < 4
+                && trimmed.len() < word.len()
+                && first.is_some_and(char::is_uppercase)
+                && trimmed.chars().skip(1).all(|c| c.is_lowercase() || "'’-".contains(c))
+                && trimmed.chars().count() >= 2
+            {
+                end += if words == 0 { trimmed.len() } else { trimmed.len() + 1 };
+                words += 1;
+            }
+            break;
+        }
+    }
+    if words == 0 {
+        return None;
+    }
+    let name = &after_separator[..end];
+    let first = name.split(' ').next()?;
     (!NOT_NAMES.contains(&first)).then_some((name_start, name))
 }
 
@@ -703,3 +737,16 @@ fn looks_like_name(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[doc(hidden)]
+impl Scanner {
+    pub fn profile_shapes(&self, text: &str) -> usize {
+        self.shapes.find(text).len()
+    }
+    pub fn profile_keywords(&self, text: &str) -> usize {
+        self.keywords.find(text).len()
+    }
+    pub fn profile_tables(&self, text: &str) -> usize {
+        table::find_tables(text, TextFormat::Plain, &self.headers).len()
+    }
+}

@@ -80,6 +80,10 @@ pub fn find_tables(text: &str, format: TextFormat, headers: &HeaderIndex) -> Vec
     let mut i = 0;
     while i < lines.len() {
         let line = &lines[i];
+        if !could_be_row(&text[line.clone()], format) {
+            i += 1;
+            continue;
+        }
         let cells = split_cells(text, line.clone(), format);
         if cells.len() < 2 {
             i += 1;
@@ -140,9 +144,10 @@ fn header_columns(text: &str, cells: &[Range<usize>], headers: &HeaderIndex) -> 
     let mut columns = Vec::with_capacity(cells.len());
     for cell in cells {
         let value = text[cell.clone()].trim();
-        if value.len() > 40
-            || value.chars().any(|c| c.is_ascii_digit()) && !value.to_ascii_lowercase().contains("address")
-        {
+        // A header is words ("KS1 reading", "Address 2"), never data ("12/03/2015", "4B").
+        let digits = value.chars().filter(char::is_ascii_digit).count();
+        let letters = value.chars().filter(|c| c.is_alphabetic()).count();
+        if value.len() > 40 || digits > 2 || digits > 0 && letters < 3 {
             return None;
         }
         let kind = headers.classify(value);
@@ -172,6 +177,9 @@ fn collect_rows(
             }
             break;
         }
+        if !could_be_row(&text[line.clone()], format) {
+            break;
+        }
         let cells = split_cells(text, line.clone(), format);
         let fits = cells.len() >= 2 && cells.len() + 1 >= width && cells.len() <= width + 1;
         if !fits {
@@ -184,23 +192,32 @@ fn collect_rows(
 }
 
 fn split_lines(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
     let mut lines = Vec::new();
     let mut start = 0;
-    for (i, b) in text.bytes().enumerate() {
-        if b == b'\n' {
-            let end = if i > start && text.as_bytes()[i - 1] == b'\r' {
-                i - 1
-            } else {
-                i
-            };
-            lines.push(start..end);
-            start = i + 1;
-        }
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        let end = if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+        lines.push(start..end);
+        start = i + 1;
     }
     if start < text.len() {
         lines.push(start..text.len());
     }
     lines
+}
+
+/// A cheap test that a line can split into two or more cells, so prose costs no allocation.
+fn could_be_row(line: &str, format: TextFormat) -> bool {
+    let bytes = line.as_bytes();
+    match format {
+        TextFormat::Csv => memchr::memchr2(b',', b';', bytes).is_some(),
+        TextFormat::Tsv | TextFormat::Html => memchr::memchr(b'\t', bytes).is_some(),
+        TextFormat::Plain => {
+            memchr::memchr(b'\t', bytes).is_some()
+                || memchr::memmem::find(bytes, b"  ").is_some()
+                || memchr::memchr_iter(b'|', bytes).nth(1).is_some()
+        }
+    }
 }
 
 /// The cells of one line, as trimmed byte ranges.

@@ -24,9 +24,24 @@ type Case = (&'static str, &'static str, Kind, Option<Confidence>);
 
 const CASES: &[Case] = &[
     // UPN: a strong shape, high on its own.
-    ("upn valid", "Her UPN is B801200005001.", Kind::Upn, Some(Confidence::High)),
-    ("upn valid no context", "Ref P207000016049", Kind::Upn, Some(Confidence::High)),
-    ("upn temporary", "G80120000101A joined", Kind::Upn, Some(Confidence::High)),
+    (
+        "upn valid",
+        "Her UPN is B801200005001.",
+        Kind::Upn,
+        Some(Confidence::High),
+    ),
+    (
+        "upn valid no context",
+        "Ref P207000016049",
+        Kind::Upn,
+        Some(Confidence::High),
+    ),
+    (
+        "upn temporary",
+        "G80120000101A joined",
+        Kind::Upn,
+        Some(Confidence::High),
+    ),
     ("upn temporary W", "W80120000101B", Kind::Upn, Some(Confidence::High)),
     ("upn H", "H801200001001", Kind::Upn, Some(Confidence::High)),
     ("upn bad check letter", "UPN A801200005001", Kind::Upn, None),
@@ -34,70 +49,250 @@ const CASES: &[Case] = &[
     ("upn letter inside", "UPN X80120000A001", Kind::Upn, None),
     // ULN: context required.
     ("uln with context", "ULN: 9276308686", Kind::Uln, Some(Confidence::High)),
-    ("uln second", "Unique learner number 1000102504", Kind::Uln, Some(Confidence::High)),
+    (
+        "uln second",
+        "Unique learner number 1000102504",
+        Kind::Uln,
+        Some(Confidence::High),
+    ),
     ("uln bad check", "ULN: 9276308687", Kind::Uln, None),
     ("uln without context", "Order 9276308686 shipped", Kind::Uln, None),
     // NHS: context required.
-    ("nhs spaced", "NHS number 943 476 5919", Kind::NhsNumber, Some(Confidence::High)),
-    ("nhs hyphens", "NHS no: 943-476-5870", Kind::NhsNumber, Some(Confidence::High)),
-    ("nhs unbroken", "Her GP has NHS 6541003238 on file", Kind::NhsNumber, Some(Confidence::High)),
+    (
+        "nhs spaced",
+        "NHS number 943 476 5919",
+        Kind::NhsNumber,
+        Some(Confidence::High),
+    ),
+    (
+        "nhs hyphens",
+        "NHS no: 943-476-5870",
+        Kind::NhsNumber,
+        Some(Confidence::High),
+    ),
+    (
+        "nhs unbroken",
+        "Her GP has NHS 6541003238 on file",
+        Kind::NhsNumber,
+        Some(Confidence::High),
+    ),
     ("nhs bad check", "NHS number 9434765871", Kind::NhsNumber, None),
     ("nhs quoted example 1", "NHS number 999 123 4560", Kind::NhsNumber, None),
     ("nhs quoted example 2", "NHS number 987 654 4321", Kind::NhsNumber, None),
-    ("nhs-shaped order number", "Your order number is 943 476 5919, dispatched today.", Kind::NhsNumber, None),
-    ("nhs-shaped invoice", "Invoice 6541003238 is now due.", Kind::NhsNumber, None),
+    (
+        "nhs-shaped order number",
+        "Your order number is 943 476 5919, dispatched today.",
+        Kind::NhsNumber,
+        None,
+    ),
+    (
+        "nhs-shaped invoice",
+        "Invoice 6541003238 is now due.",
+        Kind::NhsNumber,
+        None,
+    ),
     // NINO.
-    ("nino spaced with context", "National Insurance number: JG 10 37 59 A", Kind::Nino, Some(Confidence::High)),
-    ("nino template", "National Insurance number: AB 12 34 56 C", Kind::Nino, None),
-    ("nino real prefix", "NI number JG103759A for payroll", Kind::Nino, Some(Confidence::High)),
-    ("nino without context", "ref JG103759A", Kind::Nino, Some(Confidence::Medium)),
+    (
+        "nino spaced with context",
+        "National Insurance number: JG 10 37 59 A",
+        Kind::Nino,
+        Some(Confidence::High),
+    ),
+    (
+        "nino template",
+        "National Insurance number: AB 12 34 56 C",
+        Kind::Nino,
+        None,
+    ),
+    (
+        "nino real prefix",
+        "NI number JG103759A for payroll",
+        Kind::Nino,
+        Some(Confidence::High),
+    ),
+    (
+        "nino without context",
+        "ref JG103759A",
+        Kind::Nino,
+        Some(Confidence::Medium),
+    ),
     ("nino placeholder", "National Insurance: QQ123456C", Kind::Nino, None),
     ("nino bad prefix", "National Insurance: BG103759A", Kind::Nino, None),
     ("nino bad suffix", "National Insurance: JG103759E", Kind::Nino, None),
     // Payment cards.
-    ("card with context", "Card number 4929 1234 5678 9007 expiry 09/27", Kind::PaymentCard, Some(Confidence::High)),
-    ("card alone", "4929123456789007", Kind::PaymentCard, Some(Confidence::Medium)),
+    (
+        "card with context",
+        "Card number 4929 1234 5678 9007 expiry 09/27",
+        Kind::PaymentCard,
+        Some(Confidence::High),
+    ),
+    (
+        "card alone",
+        "4929123456789007",
+        Kind::PaymentCard,
+        Some(Confidence::Medium),
+    ),
     ("card amex", "Amex 3714 496353 98431", Kind::PaymentCard, None),
-    ("card test number", "Visa card 4111 1111 1111 1111", Kind::PaymentCard, None),
-    ("card bad luhn", "Card number 4929 1234 5678 9006", Kind::PaymentCard, None),
+    (
+        "card test number",
+        "Visa card 4111 1111 1111 1111",
+        Kind::PaymentCard,
+        None,
+    ),
+    (
+        "card bad luhn",
+        "Card number 4929 1234 5678 9006",
+        Kind::PaymentCard,
+        None,
+    ),
     // Bank details.
-    ("bank details", "Bank details: sort code 20-00-00 account number 55779911", Kind::BankAccount, Some(Confidence::High)),
-    ("sort code without account", "Sort code 20-00-00 only", Kind::BankAccount, None),
-    ("date shaped like sort code", "Meeting on 12-05-23 at 4pm, 12345678 attendees", Kind::BankAccount, None),
-    ("iban", "IBAN GB82 WEST 1234 5698 7654 32 thanks", Kind::Iban, Some(Confidence::High)),
-    ("iban unbroken", "GB29NWBK60161331926819", Kind::Iban, Some(Confidence::High)),
+    (
+        "bank details",
+        "Bank details: sort code 20-00-00 account number 55779911",
+        Kind::BankAccount,
+        Some(Confidence::High),
+    ),
+    (
+        "sort code without account",
+        "Sort code 20-00-00 only",
+        Kind::BankAccount,
+        None,
+    ),
+    (
+        "date shaped like sort code",
+        "Meeting on 12-05-23 at 4pm, 12345678 attendees",
+        Kind::BankAccount,
+        None,
+    ),
+    (
+        "iban",
+        "IBAN GB82 WEST 1234 5698 7654 32 thanks",
+        Kind::Iban,
+        Some(Confidence::High),
+    ),
+    (
+        "iban unbroken",
+        "GB29NWBK60161331926819",
+        Kind::Iban,
+        Some(Confidence::High),
+    ),
     ("iban bad check", "IBAN GB82 WEST 1234 5698 7654 33", Kind::Iban, None),
     // Passport and licence.
-    ("passport", "Passport number 123456789", Kind::PassportUk, Some(Confidence::High)),
+    (
+        "passport",
+        "Passport number 123456789",
+        Kind::PassportUk,
+        Some(Confidence::High),
+    ),
     ("nine digits alone", "Reference 123456789", Kind::PassportUk, None),
-    ("licence", "Driving licence MORGA753116SM9IJ", Kind::DrivingLicenceUk, Some(Confidence::High)),
+    (
+        "licence",
+        "Driving licence MORGA753116SM9IJ",
+        Kind::DrivingLicenceUk,
+        Some(Confidence::High),
+    ),
     // Dates of birth.
-    ("dob label", "DOB: 12/03/2015", Kind::DateOfBirth, Some(Confidence::High)),
-    ("dob words", "Jamie was born on 12th March 2015.", Kind::DateOfBirth, Some(Confidence::High)),
-    ("dob iso", "Date of birth 2015-03-12", Kind::DateOfBirth, Some(Confidence::High)),
+    (
+        "dob label",
+        "DOB: 12/03/2015",
+        Kind::DateOfBirth,
+        Some(Confidence::High),
+    ),
+    (
+        "dob words",
+        "Jamie was born on 12th March 2015.",
+        Kind::DateOfBirth,
+        Some(Confidence::High),
+    ),
+    (
+        "dob iso",
+        "Date of birth 2015-03-12",
+        Kind::DateOfBirth,
+        Some(Confidence::High),
+    ),
     ("dob after", "12.03.15 (DOB)", Kind::DateOfBirth, Some(Confidence::High)),
-    ("term date", "Term starts on 04/09/2024 and ends 20/12/2024.", Kind::DateOfBirth, None),
-    ("meeting date", "The meeting is on 12 March 2025 in the hall.", Kind::DateOfBirth, None),
+    (
+        "term date",
+        "Term starts on 04/09/2024 and ends 20/12/2024.",
+        Kind::DateOfBirth,
+        None,
+    ),
+    (
+        "meeting date",
+        "The meeting is on 12 March 2025 in the hall.",
+        Kind::DateOfBirth,
+        None,
+    ),
     ("impossible date", "DOB: 31/02/2015", Kind::DateOfBirth, None),
     // Postcodes.
-    ("postcode with address", "Home address: 12 Acacia Road, Oxford OX4 1AA", Kind::PostcodeUk, Some(Confidence::Medium)),
-    ("own postcode", "Oakfield Primary, Oxford OX4 2AB", Kind::PostcodeUk, None),
+    (
+        "postcode with address",
+        "Home address: 12 Acacia Road, Oxford OX4 1AA",
+        Kind::PostcodeUk,
+        Some(Confidence::Medium),
+    ),
+    (
+        "own postcode",
+        "Oakfield Primary, Oxford OX4 2AB",
+        Kind::PostcodeUk,
+        None,
+    ),
     ("postcode alone", "Trip to the museum, OX1 3PW", Kind::PostcodeUk, None),
     // Phones.
-    ("phone next to a name", "Pupil: Jamie Carter, mum's mobile 07700 900123", Kind::PhoneUk, Some(Confidence::Medium)),
+    (
+        "phone next to a name",
+        "Pupil: Jamie Carter, mum's mobile 07700 900123",
+        Kind::PhoneUk,
+        Some(Confidence::Medium),
+    ),
     ("phone alone", "Call the office on 07700 900123", Kind::PhoneUk, None),
-    ("own phone", "Pupil: Jamie Carter, call 01865 123456", Kind::PhoneUk, None),
+    (
+        "own phone",
+        "Pupil: Jamie Carter, call 01865 123456",
+        Kind::PhoneUk,
+        None,
+    ),
     // Names.
-    ("name label", "Pupil: Jamie Carter", Kind::PersonName, Some(Confidence::High)),
-    ("child label", "Child's name - Zoë O'Neil", Kind::PersonName, Some(Confidence::High)),
+    (
+        "name label",
+        "Pupil: Jamie Carter",
+        Kind::PersonName,
+        Some(Confidence::High),
+    ),
+    (
+        "child label",
+        "Child's name - Zoë O'Neil",
+        Kind::PersonName,
+        Some(Confidence::High),
+    ),
     ("not a name", "Name: The Oakfield Summer Fair", Kind::PersonName, None),
-    ("file name is not a label", "Please save the file name: Report", Kind::PersonName, None),
+    (
+        "file name is not a label",
+        "Please save the file name: Report",
+        Kind::PersonName,
+        None,
+    ),
     // Keywords.
-    ("sen standing alone", "He is on SEN support.", Kind::Send, Some(Confidence::Medium)),
+    (
+        "sen standing alone",
+        "He is on SEN support.",
+        Kind::Send,
+        Some(Confidence::Medium),
+    ),
     ("sent is not sen", "I sent the consent form.", Kind::Send, None),
     ("send the verb", "Please send it back.", Kind::Send, None),
-    ("safeguarding phrase", "This is a child protection matter.", Kind::Safeguarding, Some(Confidence::Medium)),
-    ("marking", "OFFICIAL-SENSITIVE\nMinutes", Kind::ProtectiveMarking, Some(Confidence::Medium)),
+    (
+        "safeguarding phrase",
+        "This is a child protection matter.",
+        Kind::Safeguarding,
+        Some(Confidence::Medium),
+    ),
+    (
+        "marking",
+        "OFFICIAL-SENSITIVE\nMinutes",
+        Kind::ProtectiveMarking,
+        Some(Confidence::Medium),
+    ),
     ("not a marking", "It is no secret.", Kind::ProtectiveMarking, None),
 ];
 
@@ -112,7 +307,12 @@ fn detectors_find_valid_examples_and_skip_decoys() {
             failures.push(format!("{name}: {kind} expected {expected:?}, got {got:?} in {text:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@
 pub mod html;
 pub mod text;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
@@ -284,7 +285,7 @@ impl Walker<'_> {
         self.chars += text.len();
         self.out.units.push(TextUnit {
             location: location.clone(),
-            text: normalise_spaces(text),
+            text: normalise_spaces(text).into_owned(),
             format,
         });
     }
@@ -302,17 +303,24 @@ fn truncated_note(limit: usize) -> Note {
 
 /// No-break and narrow spaces as plain spaces, Unicode hyphens as `-`, so
 /// "date of birth" and "943-476-5919" match however a client wrote them.
-pub fn normalise_spaces(text: &str) -> String {
-    if text.is_ascii() {
-        return text.to_string();
+/// Borrows when there is nothing to change (the common case), found with memchr.
+pub fn normalise_spaces(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let has_nbsp = memchr::memmem::find(bytes, "\u{a0}".as_bytes()).is_some();
+    let has_wide = memchr::memmem::find_iter(bytes, b"\xe2\x80")
+        .any(|i| matches!(bytes.get(i + 2), Some(0x87 | 0x89 | 0x90 | 0x91 | 0xaf)));
+    if !has_nbsp && !has_wide {
+        return Cow::Borrowed(text);
     }
-    text.chars()
-        .map(|c| match c {
-            '\u{a0}' | '\u{2007}' | '\u{202f}' | '\u{2009}' => ' ',
-            '\u{2010}' | '\u{2011}' => '-',
-            other => other,
-        })
-        .collect()
+    Cow::Owned(
+        text.chars()
+            .map(|c| match c {
+                '\u{a0}' | '\u{2007}' | '\u{202f}' | '\u{2009}' => ' ',
+                '\u{2010}' | '\u{2011}' => '-',
+                other => other,
+            })
+            .collect(),
+    )
 }
 
 fn content_type(part: &MessagePart) -> String {
