@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod detect;
+pub mod disclaimer;
 pub mod extract;
 pub mod finding;
 pub mod message;
@@ -41,19 +42,18 @@ pub struct Engine {
     config: Config,
     pack: RulePack,
     scanner: Scanner,
-    /// The disclaimer reduced to its letters and digits, for presence checks.
-    disclaimer_key: String,
+    disclaimer: disclaimer::DisclaimerMatcher,
 }
 
 impl Engine {
     pub fn new(config: Config, pack: RulePack) -> Engine {
         let scanner = Scanner::new(&pack, &config.organisation);
-        let disclaimer_key = letters_and_digits(&config.disclaimer.text);
+        let disclaimer = disclaimer::DisclaimerMatcher::new(&config.disclaimer.text);
         Engine {
             config,
             pack,
             scanner,
-            disclaimer_key,
+            disclaimer,
         }
     }
 
@@ -132,15 +132,12 @@ impl Engine {
         }
 
         let recipients = self.recipients(envelope, &headers);
-        let disclaimer_present = {
-            let key = &self.disclaimer_key;
-            !key.is_empty()
-                && extraction
-                    .units
-                    .iter()
-                    .filter(|u| u.location == Location::Body)
-                    .any(|u| letters_and_digits(&u.text).contains(key.as_str()))
-        };
+        let disclaimer_present = recipients.outbound()
+            && extraction
+                .units
+                .iter()
+                .filter(|u| u.location == Location::Body)
+                .any(|u| self.disclaimer.present_in(&u.text));
         let facts = Facts {
             recipients: &recipients,
             structure,
@@ -184,28 +181,4 @@ impl Engine {
         };
         Recipients::classify(&envelope_recipients, &visible, &internal, &organisation.trusted_domains)
     }
-}
-
-/// Lower-case letters and digits only: a form that survives re-wrapping,
-/// quoting (`> `) and HTML conversion. ASCII takes a byte-at-a-time fast path.
-fn letters_and_digits(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            if b.is_ascii_alphanumeric() {
-                out.push(b.to_ascii_lowercase() as char);
-            }
-            i += 1;
-        } else {
-            let c = text[i..].chars().next().expect("i is a char boundary");
-            if c.is_alphanumeric() {
-                out.extend(c.to_lowercase());
-            }
-            i += c.len_utf8();
-        }
-    }
-    out
 }

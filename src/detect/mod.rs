@@ -23,8 +23,10 @@ use std::hash::{Hash, Hasher};
 use crate::config::{Organisation, compact_upper, normalise_phone};
 use crate::finding::{Confidence, Finding, Kind, Location};
 use crate::rules::RulePack;
-use keywords::{KeywordHit, Keywords, Tag};
-use shapes::{Candidate, Shape, Shapes};
+use keywords::{KeywordHit, Tag, Vocabulary};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
+use shapes::{Candidate, Shape};
 pub use table::TextFormat;
 use table::{HeaderIndex, Table};
 
@@ -179,8 +181,11 @@ fn value_key(kind: Kind, value: &str) -> u64 {
 
 /// All detectors, compiled from the rule pack and the organisation's settings.
 pub struct Scanner {
-    shapes: Shapes,
-    keywords: Keywords,
+    /// Shapes and terms in one leftmost-first regex: one pass a text.
+    automaton: Regex,
+    /// The shape of each of the automaton's first patterns; the rest are terms.
+    shapes: Vec<Shape>,
+    keywords: Vocabulary,
     headers: HeaderIndex,
     not_passwords: HashSet<String>,
     own_postcodes: HashSet<String>,
@@ -202,7 +207,7 @@ struct Hit {
 struct Context<'a> {
     text: &'a str,
     hits: &'a [KeywordHit],
-    keywords: &'a Keywords,
+    keywords: &'a Vocabulary,
     tables: &'a [Table],
 }
 
@@ -215,7 +220,7 @@ impl Context<'_> {
         self.hits[first..]
             .iter()
             .take_while(|h| h.start <= to)
-            .any(|h| self.keywords.has_tag(self.text, h, Tag::Context(kind)))
+            .any(|h| self.keywords.has_tag(h, Tag::Context(kind)))
     }
 
     /// The kind named by the header of the table column holding `offset`.
@@ -233,9 +238,18 @@ impl Context<'_> {
 
 impl Scanner {
     pub fn new(pack: &RulePack, organisation: &Organisation) -> Scanner {
+        let keywords = Vocabulary::new(pack);
+        let (shapes, mut sources): (Vec<Shape>, Vec<String>) = shapes::patterns().into_iter().unzip();
+        sources.extend(keywords.patterns().map(str::to_string));
+        let automaton = Regex::builder()
+            .configure(meta::Config::new().match_kind(regex_automata::MatchKind::LeftmostFirst))
+            .syntax(syntax::Config::new().unicode(true).utf8(true))
+            .build_many(&sources)
+            .expect("shape patterns are fixed and terms are escaped");
         Scanner {
-            shapes: Shapes::new(),
-            keywords: Keywords::new(pack),
+            automaton,
+            shapes,
+            keywords,
             headers: HeaderIndex::new(&pack.table_headers),
             not_passwords: pack.not_passwords.iter().cloned().collect(),
             own_postcodes: organisation.own_postcodes.iter().cloned().collect(),
@@ -245,7 +259,7 @@ impl Scanner {
 
     /// Scan one text and add what it holds to `report`.
     pub fn scan(&self, text: &str, format: TextFormat, report: &mut PartReport) {
-        let keyword_hits = self.keywords.find(text);
+        let (candidates, keyword_hits) = self.find(text);
         let tables = table::find_tables(text, format, &self.headers);
         let context = Context {
             text,
@@ -255,7 +269,7 @@ impl Scanner {
         };
 
         for hit in &keyword_hits {
-            for tag in self.keywords.tags(text, hit) {
+            for tag in self.keywords.tags(hit) {
                 match tag {
                     Tag::Category(kind) => report.add(kind, Confidence::Medium, self.keywords.term(hit)),
                     Tag::Subject => {
@@ -269,7 +283,7 @@ impl Scanner {
 
         let mut hits = Vec::new();
         for hit in &keyword_hits {
-            if self.keywords.has_tag(text, hit, Tag::Context(Kind::PersonName))
+            if self.keywords.has_tag(hit, Tag::Context(Kind::PersonName))
                 && let Some((start, name)) = labelled_name(text, hit.start, hit.end)
             {
                 hits.push(Hit {
@@ -281,7 +295,6 @@ impl Scanner {
                 });
             }
         }
-        let candidates: Vec<Candidate> = self.shapes.find(text);
         for (index, candidate) in candidates.iter().enumerate() {
             self.judge(candidate, &candidates, index, &context, &mut hits);
         }
@@ -297,6 +310,27 @@ impl Scanner {
                 report.add(hit.kind, hit.confidence, value);
             }
         }
+    }
+
+    /// One pass of the automaton: shape candidates, and term hits sorted by start.
+    fn find(&self, text: &str) -> (Vec<Candidate>, Vec<KeywordHit>) {
+        let mut candidates = Vec::new();
+        let mut hits = Vec::new();
+        for m in self.automaton.find_iter(text) {
+            let pattern = m.pattern().as_usize();
+            match self.shapes.get(pattern) {
+                Some(&shape) => candidates.push(Candidate {
+                    shape,
+                    start: m.start(),
+                    end: m.end(),
+                }),
+                None => self
+                    .keywords
+                    .push_hit(text, pattern - self.shapes.len(), m.start(), m.end(), &mut hits),
+            }
+        }
+        hits.sort_by_key(|h| (h.start, h.end));
+        (candidates, hits)
     }
 
     /// Decide what one candidate is, if anything.
@@ -737,16 +771,3 @@ fn looks_like_name(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
-
-#[doc(hidden)]
-impl Scanner {
-    pub fn profile_shapes(&self, text: &str) -> usize {
-        self.shapes.find(text).len()
-    }
-    pub fn profile_keywords(&self, text: &str) -> usize {
-        self.keywords.find(text).len()
-    }
-    pub fn profile_tables(&self, text: &str) -> usize {
-        table::find_tables(text, TextFormat::Plain, &self.headers).len()
-    }
-}

@@ -1,17 +1,14 @@
-//! The shapes of every pattern-based detector, compiled into one
-//! multi-pattern regex (regex-automata's meta engine, leftmost-first, ASCII
-//! word boundaries so the lazy DFA never gives up on non-ASCII text). One
-//! pass finds every candidate; the checks in `checks.rs` and the context
-//! rules in `mod.rs` decide which candidates are findings.
+//! The shapes of every pattern-based detector. They are compiled, with the
+//! rule pack's terms, into the scanner's one multi-pattern regex
+//! (regex-automata's meta engine, leftmost-first, ASCII word boundaries so
+//! the lazy DFA never gives up on non-ASCII text). One pass finds every
+//! candidate; the checks in `checks.rs` and the context rules in `mod.rs`
+//! decide which candidates are findings.
 //!
 //! Digits are one shape, a run of digit groups: NHS numbers, ULNs, card
 //! numbers, sort codes and account numbers are told apart afterwards by
 //! trying the check algorithms on the run's sub-spans, so two detectors
 //! never fight over the same digits.
-
-use regex_automata::Input;
-use regex_automata::meta::{self, Regex};
-use regex_automata::util::syntax;
 
 /// What a pattern of the combined regex looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +27,7 @@ pub enum Shape {
 
 const MONTHS: &str = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec";
 
-/// The patterns; every one but `Email` matches only text holding an ASCII digit.
+/// The shape patterns, in priority order.
 pub fn patterns() -> Vec<(Shape, String)> {
     let b = r"(?-u:\b)";
     let postcode = r"GIR ?0AA|[A-PR-UWYZ][0-9][A-HJKPSTUW]? ?[0-9][ABD-HJLNP-UW-Z]{2}|[A-PR-UWYZ][0-9][0-9] ?[0-9][ABD-HJLNP-UW-Z]{2}|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY]? ?[0-9][ABD-HJLNP-UW-Z]{2}|[A-PR-UWYZ][A-HK-Y][0-9][0-9] ?[0-9][ABD-HJLNP-UW-Z]{2}";
@@ -73,129 +70,12 @@ pub fn patterns() -> Vec<(Shape, String)> {
     ]
 }
 
-pub struct Shapes {
-    /// Every shape that holds a digit, run only around digits.
-    digits: Regex,
-    digit_shapes: Vec<Shape>,
-    /// Addresses, found through their `@`.
-    email: Regex,
-}
-
 /// One candidate: a shape and where it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate {
     pub shape: Shape,
     pub start: usize,
     pub end: usize,
-}
-
-/// How far a match may reach before its first digit ("September 12, 2015",
-/// "MORGA753116SM9IJ") and after its last ("GB82 WEST …", "OX4 1AA").
-const REACH_BEFORE: usize = 16;
-const REACH_AFTER: usize = 16;
-/// Digit windows closer than this are searched as one.
-const JOIN: usize = 64;
-
-impl Shapes {
-    pub fn new() -> Shapes {
-        let build = |sources: &[String]| {
-            Regex::builder()
-                .configure(meta::Config::new().match_kind(regex_automata::MatchKind::LeftmostFirst))
-                .syntax(syntax::Config::new().unicode(true).utf8(true))
-                .build_many(sources)
-                .expect("the detector patterns are fixed and tested")
-        };
-        let (email, digit): (Vec<_>, Vec<_>) = patterns().into_iter().partition(|(shape, _)| *shape == Shape::Email);
-        let (digit_shapes, digit_sources): (Vec<Shape>, Vec<String>) = digit.into_iter().unzip();
-        let email_sources: Vec<String> = email.into_iter().map(|(_, s)| s).collect();
-        Shapes {
-            digits: build(&digit_sources),
-            digit_shapes,
-            email: build(&email_sources),
-        }
-    }
-
-    /// Every candidate in `text`, left to right, never overlapping.
-    ///
-    /// Prose is mostly letters: the digit shapes are searched only in
-    /// windows around digits (found a 32-byte block at a time), which keeps
-    /// the cost of a 10 MB letter near the cost of reading it once.
-    pub fn find(&self, text: &str) -> Vec<Candidate> {
-        let mut found: Vec<Candidate> = Vec::new();
-        for window in digit_windows(text) {
-            let input = Input::new(text).range(window);
-            found.extend(self.digits.find_iter(input).map(|m| Candidate {
-                shape: self.digit_shapes[m.pattern().as_usize()],
-                start: m.start(),
-                end: m.end(),
-            }));
-        }
-        if memchr::memchr(b'@', text.as_bytes()).is_some() {
-            found.extend(self.email.find_iter(text).map(|m| Candidate {
-                shape: Shape::Email,
-                start: m.start(),
-                end: m.end(),
-            }));
-            found.sort_by_key(|c| (c.start, std::cmp::Reverse(c.end)));
-            let mut last_end = 0;
-            found.retain(|c| {
-                let keep = c.start >= last_end;
-                if keep {
-                    last_end = c.end;
-                }
-                keep
-            });
-        }
-        found
-    }
-}
-
-/// Ranges of `text` around its digits, on char boundaries, merged when close.
-fn digit_windows(text: &str) -> Vec<std::ops::Range<usize>> {
-    let bytes = text.as_bytes();
-    let mut windows: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(block) = bytes.get(i..i + 32)
-            && !block.iter().fold(false, |any, b| any | b.is_ascii_digit())
-        {
-            i += 32;
-            continue;
-        }
-        if bytes[i].is_ascii_digit() {
-            let start = floor_boundary(text, i.saturating_sub(REACH_BEFORE));
-            let end = ceil_boundary(text, i + 1 + REACH_AFTER);
-            match windows.last_mut() {
-                Some(last) if start <= last.end + JOIN => last.end = end,
-                _ => windows.push(start..end),
-            }
-        }
-        i += 1;
-    }
-    windows
-}
-
-fn floor_boundary(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_boundary(text: &str, mut i: usize) -> usize {
-    if i >= text.len() {
-        return text.len();
-    }
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
-impl Default for Shapes {
-    fn default() -> Self {
-        Shapes::new()
-    }
 }
 
 /// A calendar date read from a candidate: (day, month, year with four digits).
@@ -281,11 +161,11 @@ mod tests {
     use super::*;
 
     fn shapes_in(text: &str) -> Vec<(Shape, String)> {
-        let shapes = Shapes::new();
-        shapes
-            .find(text)
-            .into_iter()
-            .map(|c| (c.shape, text[c.start..c.end].to_string()))
+        let (shapes, sources): (Vec<Shape>, Vec<String>) = patterns().into_iter().unzip();
+        let regex = regex_automata::meta::Regex::new_many(&sources).expect("compiles");
+        regex
+            .find_iter(text)
+            .map(|m| (shapes[m.pattern().as_usize()], text[m.start()..m.end()].to_string()))
             .collect()
     }
 
