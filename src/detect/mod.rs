@@ -523,24 +523,41 @@ impl Scanner {
         }
     }
 
-    /// Names and other values in the columns of headed tables that no pattern caught.
+    /// Names in the name columns of headed tables. A forename and a surname
+    /// in columns of their own (single words side by side) are one person;
+    /// a cell holding a whole name ("Pupil name", "Parent name") is one.
     fn add_table_cells(&self, cx: &Context, hits: &mut Vec<Hit>) {
         for table in cx.tables.iter().filter(|t| t.has_header) {
             for row in &table.rows {
+                let mut parts: Vec<std::ops::Range<usize>> = Vec::new();
+                let mut flush = |parts: &mut Vec<std::ops::Range<usize>>| {
+                    if let (Some(first), Some(last)) = (parts.first(), parts.last()) {
+                        let words: Vec<&str> = parts.iter().map(|c| cx.text[c.clone()].trim()).collect();
+                        hits.push(Hit {
+                            kind: Kind::PersonName,
+                            confidence: Confidence::High,
+                            start: first.start,
+                            end: last.end,
+                            value: Some(words.join(" ")),
+                        });
+                    }
+                    parts.clear();
+                };
                 for (column, cell) in row.cells.iter().enumerate() {
-                    if table.columns.get(column).copied().flatten() == Some(Kind::PersonName) {
-                        let value = cx.text[cell.clone()].trim();
-                        if looks_like_name(value) {
-                            hits.push(Hit {
-                                kind: Kind::PersonName,
-                                confidence: Confidence::High,
-                                start: cell.start,
-                                end: cell.end,
-                                value: None,
-                            });
-                        }
+                    let value = cx.text[cell.clone()].trim();
+                    let is_name = table.columns.get(column).copied().flatten() == Some(Kind::PersonName)
+                        && looks_like_name(value);
+                    if !is_name {
+                        flush(&mut parts);
+                    } else if value.contains([' ', ',']) {
+                        flush(&mut parts);
+                        parts.push(cell.clone());
+                        flush(&mut parts);
+                    } else {
+                        parts.push(cell.clone());
                     }
                 }
+                flush(&mut parts);
             }
         }
     }
