@@ -564,7 +564,7 @@ impl Scanner {
 
     /// After a password phrase: a token that is not an ordinary word of prose.
     fn password_follows(&self, text: &str, from: usize) -> bool {
-        let rest = &text[from..text.len().min(from + 80)];
+        let rest = &text[from..floor_char_boundary(text, from + 80)];
         let rest = rest.trim_start_matches([' ', '\t', ':', '=', '-']);
         let rest = rest.trim_start_matches(['"', '\'', '“', '‘']);
         let token: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
@@ -735,7 +735,7 @@ fn labelled_name(text: &str, label_start: usize, label_end: usize) -> Option<(us
     if !label_starts_cell {
         return None;
     }
-    let rest = &text[label_end..text.len().min(label_end + 120)];
+    let rest = &text[label_end..floor_char_boundary(text, label_end + 120)];
     let after_label = rest.trim_start_matches([' ', '\t']);
     let after_separator = after_label
         .strip_prefix([':', '-', '–'])?

@@ -410,3 +410,16 @@ fn no_full_value_leaves_the_scanner() {
         assert!(!json.contains(value), "{value} leaked: {json}");
     }
 }
+
+/// Found by the property test: windows after a label or a password phrase
+/// ended inside a multi-byte character.
+#[test]
+fn windows_never_split_a_character() {
+    let scanner = scanner();
+    for label in ["Name: ", "password is ", "NHS "] {
+        for pad in 0..4 {
+            let text = format!("{label}{}{}", "x".repeat(pad), "’".repeat(60));
+            let _ = scan(&scanner, &text, TextFormat::Plain);
+        }
+    }
+}
