@@ -178,6 +178,106 @@ pub fn pkcs7_kind(body: &[u8]) -> Pkcs7Kind {
     content_info_kind(&der[..n])
 }
 
+/// The content of an opaque S/MIME signed-data blob (DER or BER, already
+/// base64-decoded): the MIME entity that was signed, so it can be scanned.
+/// `None` when the blob is not signed-data or carries no content (detached).
+///
+/// ContentInfo { OID signedData, [0] SignedData { version, digestAlgorithms,
+/// encapContentInfo { OID, [0] OCTET STRING } … } }. BER's indefinite lengths
+/// and constructed (chunked) OCTET STRINGs, which streaming signers write, are
+/// both read.
+pub fn pkcs7_signed_content(ber: &[u8]) -> Option<Vec<u8>> {
+    let (content_info, _) = ber_element(ber, 0x30)?;
+    let (oid, rest) = ber_element(content_info, 0x06)?;
+    if oid != OID_SIGNED {
+        return None;
+    }
+    let (explicit, _) = ber_element(rest, 0xA0)?;
+    let (signed_data, _) = ber_element(explicit, 0x30)?;
+    let (_version, rest) = ber_element(signed_data, 0x02)?;
+    let (_digests, rest) = ber_element(rest, 0x31)?;
+    let (encap, _) = ber_element(rest, 0x30)?;
+    let (_type, rest) = ber_element(encap, 0x06)?;
+    let (content, _) = ber_element(rest, 0xA0)?;
+    let mut out = Vec::new();
+    octet_string(content, &mut out, 0)?;
+    Some(out)
+}
+
+/// Append the bytes of a (possibly constructed) OCTET STRING at the start of `input`.
+fn octet_string(input: &[u8], out: &mut Vec<u8>, depth: usize) -> Option<()> {
+    if depth > 8 {
+        return None;
+    }
+    match input.first()? {
+        0x04 => out.extend_from_slice(ber_element(input, 0x04)?.0),
+        0x24 => {
+            let (mut chunks, _) = ber_element(input, 0x24)?;
+            while !chunks.is_empty() && !chunks.starts_with(&[0, 0]) {
+                let (_, rest) = ber_split(chunks)?;
+                octet_string(chunks, out, depth + 1)?;
+                chunks = rest;
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+/// The contents of the element at the start of `input` if its tag is `tag`, and what follows it.
+fn ber_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    if *input.first()? != tag {
+        return None;
+    }
+    let (contents, rest) = ber_split(input)?;
+    Some((contents, rest))
+}
+
+/// Split one element (tag, length, contents) off `input`: (contents, rest).
+/// An indefinite length runs to the matching end-of-contents octets.
+fn ber_split(input: &[u8]) -> Option<(&[u8], &[u8])> {
+    let length_byte = *input.get(1)?;
+    let body = input.get(2..)?;
+    if length_byte == 0x80 {
+        let len = indefinite_length(body, 0)?;
+        return Some((&body[..len], body.get(len + 2..)?));
+    }
+    let (len, header) = if length_byte & 0x80 == 0 {
+        (length_byte as usize, 0)
+    } else {
+        let count = (length_byte & 0x7F) as usize;
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let bytes = body.get(..count)?;
+        (bytes.iter().fold(0usize, |acc, &b| (acc << 8) | b as usize), count)
+    };
+    let contents = body.get(header..header + len)?;
+    Some((contents, &body[header + len..]))
+}
+
+/// The length of indefinite-length contents: elements up to the `00 00` that closes them.
+fn indefinite_length(body: &[u8], depth: usize) -> Option<usize> {
+    if depth > 16 {
+        return None;
+    }
+    let mut at = 0;
+    loop {
+        let rest = body.get(at..)?;
+        if rest.starts_with(&[0, 0]) {
+            return Some(at);
+        }
+        let length_byte = *rest.get(1)?;
+        if length_byte == 0x80 {
+            let inner = indefinite_length(rest.get(2..)?, depth + 1)?;
+            at += 2 + inner + 2;
+        } else {
+            let (_, after) = ber_split(rest)?;
+            at += rest.len() - after.len();
+        }
+    }
+}
+
 /// The `smime-type` parameter: `enveloped-data` / `authEnveloped-data` →
 /// `Some(true)`; `signed-data` / `certs-only` → `Some(false)`; anything else
 /// (`compressed-data`, unknown, empty) → `None` (fall back to [`pkcs7_kind`]).
@@ -677,6 +777,69 @@ SU+tO8ErdE9NdliR/IC4K+GTD9dYyw0=
         ];
         for (name, text, want) in cases {
             assert_eq!(pgp_inline_is_whole_body(text), *want, "{name}");
+        }
+    }
+
+    /// Opaque signed-data made with `openssl smime -sign -nodetach` (DER) and
+    /// `openssl cms -sign -nodetach -stream` (BER, indefinite lengths, chunked content).
+    const OPAQUE_SIGNED_DER: &str = "\
+MIIEJQYJKoZIhvcNAQcCoIIEFjCCBBICAQExDzANBglghkgBZQMEAgEFADA+BgkqhkiG9w0BBwGg\
+MQQvQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluDQoNClVQTiBCODAxMjAwMDA1MDAxDQqgggH+MIIB\
++jCCAWOgAwIBAgIUHRx7UiwPUVM8QbFXBkOW6CicR1swDQYJKoZIhvcNAQELBQAwDzENMAsGA1UE\
+AwwEdGVzdDAeFw0yNjExMjMwOTU0MTZaFw0zNjExMjAwOTU0MTZaMA8xDTALBgNVBAMMBHRlc3Qw\
+gZ8wDQYJKoZIhvcNAQEBBQADgY0AMIGJAoGBAMctkXPuM92w7uXIzzaMKxgdYwqC+0RIP1YD+ATt\
+YOLFngaJzPnN0b8V1zI4wXIBB1/l5X631uoFSi+5LVuxjOe82SoVIH2UWl6EDMH1xvYHAPUwbj4F\
+um/BVUSJCi50mQgfkJhzfA/bPdNWTqO/Qrbet8LoXu+O4eu1vm71jJnjAgMBAAGjUzBRMB0GA1Ud\
+DgQWBBTzHujxeMqe7XC2QO8GVZo7We8tijAfBgNVHSMEGDAWgBTzHujxeMqe7XC2QO8GVZo7We8t\
+ijAPBgNVHRMBAf8EBTADAQH/MA0GCSqGSIb3DQEBCwUAA4GBACSqOJSPIkfPw/3ey4MurPeUx/TZ\
+vmoLZwDbH3JibknltwACDDtt6JBS4xeCX/udGEcgu6demkSKzLDx/u6TDzUVXpAG5tCUsSP/NEta\
+F5hryE1SwhicTdqkruC72NoaEHQ3r/SnbesqFqske7QmcZ4spzeMP7FW8CaK/ZkdRvQJMYIBuDCC\
+AbQCAQEwJzAPMQ0wCwYDVQQDDAR0ZXN0AhQdHHtSLA9RUzxBsVcGQ5boKJxHWzANBglghkgBZQME\
+AgEFAKCB5DAYBgkqhkiG9w0BCQMxCwYJKoZIhvcNAQcBMBwGCSqGSIb3DQEJBTEPFw0yNjExMjMw\
+OTU0MTZaMC8GCSqGSIb3DQEJBDEiBCAwNrIDFl/YElJDCcXh3t8uPucTCszWa6q4fqRED820YzB5\
+BgkqhkiG9w0BCQ8xbDBqMAsGCWCGSAFlAwQBKjALBglghkgBZQMEARYwCwYJYIZIAWUDBAECMAoG\
+CCqGSIb3DQMHMA4GCCqGSIb3DQMCAgIAgDANBggqhkiG9w0DAgIBQDAHBgUrDgMCBzANBggqhkiG\
+9w0DAgIBKDANBgkqhkiG9w0BAQEFAASBgKg5py1EcfUdbHoZoYZJupvMnNXi4wOYBWHzSQujflzt\
+bp7nNYlanyu3ai0I+gx8u835ykr7v8l4o6iJdKpGtAc8fSxBTsPoVPQOyp17KDj0zPkTKXa0X4ub\
+CrghuNtSVTN2coVOoZD94lb5NQAI6a1/u81S0vx66f3hEGCQSsr8";
+    const OPAQUE_SIGNED_BER: &str = "\
+MIAGCSqGSIb3DQEHAqCAMIACAQExDTALBglghkgBZQMEAgEwgAYJKoZIhvcNAQcBoIAkgAQvQ29u\
+dGVudC1UeXBlOiB0ZXh0L3BsYWluDQoNClVQTiBCODAxMjAwMDA1MDAxDQoAAAAAAACgggH+MIIB\
++jCCAWOgAwIBAgIUHRx7UiwPUVM8QbFXBkOW6CicR1swDQYJKoZIhvcNAQELBQAwDzENMAsGA1UE\
+AwwEdGVzdDAeFw0yNjExMjMwOTU0MTZaFw0zNjExMjAwOTU0MTZaMA8xDTALBgNVBAMMBHRlc3Qw\
+gZ8wDQYJKoZIhvcNAQEBBQADgY0AMIGJAoGBAMctkXPuM92w7uXIzzaMKxgdYwqC+0RIP1YD+ATt\
+YOLFngaJzPnN0b8V1zI4wXIBB1/l5X631uoFSi+5LVuxjOe82SoVIH2UWl6EDMH1xvYHAPUwbj4F\
+um/BVUSJCi50mQgfkJhzfA/bPdNWTqO/Qrbet8LoXu+O4eu1vm71jJnjAgMBAAGjUzBRMB0GA1Ud\
+DgQWBBTzHujxeMqe7XC2QO8GVZo7We8tijAfBgNVHSMEGDAWgBTzHujxeMqe7XC2QO8GVZo7We8t\
+ijAPBgNVHRMBAf8EBTADAQH/MA0GCSqGSIb3DQEBCwUAA4GBACSqOJSPIkfPw/3ey4MurPeUx/TZ\
+vmoLZwDbH3JibknltwACDDtt6JBS4xeCX/udGEcgu6demkSKzLDx/u6TDzUVXpAG5tCUsSP/NEta\
+F5hryE1SwhicTdqkruC72NoaEHQ3r/SnbesqFqske7QmcZ4spzeMP7FW8CaK/ZkdRvQJMYIBtjCC\
+AbICAQEwJzAPMQ0wCwYDVQQDDAR0ZXN0AhQdHHtSLA9RUzxBsVcGQ5boKJxHWzALBglghkgBZQME\
+AgGggeQwGAYJKoZIhvcNAQkDMQsGCSqGSIb3DQEHATAcBgkqhkiG9w0BCQUxDxcNMjYxMTIzMDk1\
+NDE2WjAvBgkqhkiG9w0BCQQxIgQgMDayAxZf2BJSQwnF4d7fLj7nEwrM1muquH6kRA/NtGMweQYJ\
+KoZIhvcNAQkPMWwwajALBglghkgBZQMEASowCwYJYIZIAWUDBAEWMAsGCWCGSAFlAwQBAjAKBggq\
+hkiG9w0DBzAOBggqhkiG9w0DAgICAIAwDQYIKoZIhvcNAwICAUAwBwYFKw4DAgcwDQYIKoZIhvcN\
+AwICASgwDQYJKoZIhvcNAQEBBQAEgYCoOactRHH1HWx6GaGGSbqbzJzV4uMDmAVh80kLo35c7W6e\
+5zWJWp8rt2otCPoMfLvN+cpK+7/JeKOoiXSqRrQHPH0sQU7D6FT0Dsqdeyg49Mz5Eyl2tF+Lmwq4\
+IbjbUlUzdnKFTqGQ/eJW+TUACOmtf7vNUtL8eun94RBgkErK/AAAAAAAAA==";
+
+    #[test]
+    fn opaque_signed_content_is_read() {
+        use base64::Engine as _;
+        for (name, b64) in [("der", OPAQUE_SIGNED_DER), ("ber stream", OPAQUE_SIGNED_BER)] {
+            let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+            let ber = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .expect("base64");
+            let content = pkcs7_signed_content(&ber).expect(name);
+            assert_eq!(
+                content, b"Content-Type: text/plain\r\n\r\nUPN B801200005001\r\n",
+                "{name}"
+            );
+            // Cut short anywhere: no content, no panic.
+            for cut in [0, 1, 2, 10, ber.len() / 2, ber.len() - 1] {
+                let _ = pkcs7_signed_content(&ber[..cut]);
+            }
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::config::Limits;
 use crate::detect::TextFormat;
 use crate::finding::Location;
 use crate::message::{self, Structure};
+use crate::protect::{self, Pkcs7Kind};
 
 /// One text to run the detectors over.
 #[derive(Debug, Clone)]
@@ -197,8 +198,21 @@ impl Walker<'_> {
         if matches!(major, "image" | "audio" | "video" | "font") || NOT_TEXT_TYPES.contains(&ctype.as_str()) {
             return;
         }
-        let encrypted_blob = matches!(ctype.as_str(), "application/pkcs7-mime" | "application/x-pkcs7-mime")
-            || message::has_extension(name, &["p7m", "pgp", "gpg", "asc"])
+        let pkcs7 = matches!(ctype.as_str(), "application/pkcs7-mime" | "application/x-pkcs7-mime")
+            || message::has_extension(name, &["p7m"]);
+        if pkcs7 && protect::pkcs7_kind(bytes) == Pkcs7Kind::Signed {
+            // Opaque S/MIME signing: the signed entity is inside; read it as the part it stands for.
+            match protect::pkcs7_signed_content(bytes).as_deref().and_then(message::parse) {
+                Some(inner) => self.message(&inner, prefix, depth + 1),
+                None => self.note(
+                    &location,
+                    Note::Unscannable("the signed S/MIME content could not be read".to_string()),
+                ),
+            }
+            return;
+        }
+        let encrypted_blob = pkcs7
+            || message::has_extension(name, &["pgp", "gpg", "asc"])
             || ctype == "application/x-microsoft-rpmsg-message"
             || message::has_extension(name, &["rpmsg"]);
         self.attachment_seen(&location, part, bytes.len(), encrypted_blob);
