@@ -111,11 +111,10 @@ impl Engine {
             ),
         };
 
-        self.scanner.scan(
-            &extract::normalise_spaces(&headers.subject),
-            TextFormat::Plain,
-            reports.entry(Location::Subject).or_default(),
-        );
+        let subject = reports.entry(Location::Subject).or_default();
+        self.scanner
+            .scan(&extract::normalise_spaces(&headers.subject), TextFormat::Plain, subject);
+        subject.names_a_person = self.scanner.names_a_person(&headers.subject);
         for unit in &extraction.units {
             self.scanner.scan(
                 &unit.text,

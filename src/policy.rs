@@ -314,11 +314,17 @@ fn sensitive_subject(reports: &BTreeMap<Location, PartReport>) -> Option<String>
     if subject.has(Kind::PersonName, Confidence::Medium) {
         return Some("the subject line names a person".to_string());
     }
-    subject
-        .subject_terms
+    if let Some(term) = subject.subject_terms.iter().next() {
+        return Some(format!("the subject line mentions \"{term}\""));
+    }
+    let topic = subject
+        .subject_topics
         .iter()
         .next()
-        .map(|term| format!("the subject line mentions \"{term}\""))
+        .filter(|_| subject.names_a_person)?;
+    Some(format!(
+        "the subject line seems to name a person and mentions \"{topic}\""
+    ))
 }
 
 fn describe(location: &Location) -> String {

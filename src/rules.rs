@@ -171,6 +171,10 @@ pub struct RulePack {
     pub context: BTreeMap<Kind, Vec<Term>>,
     /// Personal kind → lower-case column headers.
     pub table_headers: BTreeMap<Kind, Vec<String>>,
+    /// Subject topics: sensitive in a subject that also names a person.
+    pub subject_topics: Vec<Term>,
+    /// Lower-case capitalised words that are not names.
+    pub not_names: Vec<String>,
 }
 
 /// The built-in files, by their path under `rules/`.
@@ -196,6 +200,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("password.toml", include_str!("../rules/password.toml")),
     ("context.toml", include_str!("../rules/context.toml")),
     ("table-headers.toml", include_str!("../rules/table-headers.toml")),
+    ("subject-topics.toml", include_str!("../rules/subject-topics.toml")),
 ];
 
 #[derive(Deserialize)]
@@ -211,6 +216,13 @@ struct RawRule {
 struct RawPassword {
     phrases: Vec<Spanned<String>>,
     not_passwords: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubjectTopics {
+    topics: Vec<Spanned<String>>,
+    not_names: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -298,6 +310,8 @@ impl RulePack {
             .map(|(kind, headers)| (kind, headers.iter().map(|h| normalise_header(h)).collect()))
             .collect();
 
+        let (subject_topics, not_names) = parse_subject_topics(source("subject-topics.toml"), &mut errors);
+
         if errors.is_empty() {
             Ok(RulePack {
                 rules,
@@ -307,6 +321,8 @@ impl RulePack {
                 not_passwords,
                 context,
                 table_headers,
+                subject_topics,
+                not_names,
             })
         } else {
             Err(errors)
@@ -452,6 +468,27 @@ fn parse_password(source: &Source, errors: &mut Vec<ConfigError>) -> (Vec<String
     }
     let not_passwords = raw.not_passwords.iter().map(|w| w.trim().to_lowercase()).collect();
     (phrases, not_passwords)
+}
+
+fn parse_subject_topics(source: &Source, errors: &mut Vec<ConfigError>) -> (Vec<Term>, Vec<String>) {
+    let Some(raw) = parse_toml::<RawSubjectTopics>(source, errors) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut topics = Vec::new();
+    for topic in raw.topics {
+        if topic.get_ref().chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+            errors.push(ConfigError::at(
+                &source.name,
+                &source.text,
+                Some(topic.span()),
+                format!("topic {:?} is too short", topic.get_ref()),
+            ));
+        } else {
+            topics.push(Term::new(topic.get_ref().trim()));
+        }
+    }
+    let not_names = raw.not_names.iter().map(|w| w.trim().to_lowercase()).collect();
+    (topics, not_names)
 }
 
 /// A TOML file of `[kind]` tables, each holding one list.

@@ -31,6 +31,8 @@ pub enum Tag {
     Subject,
     /// A phrase that introduces a password.
     Password,
+    /// A topic that is sensitive in a subject naming a person.
+    SubjectTopic,
 }
 
 /// One distinct term (compared in lower case) and its uses.
@@ -86,6 +88,7 @@ impl Vocabulary {
             list.iter().for_each(|t| add(t, Tag::Context(*kind)));
         }
         pack.sensitive_subject.iter().for_each(|t| add(t, Tag::Subject));
+        pack.subject_topics.iter().for_each(|t| add(t, Tag::SubjectTopic));
         for phrase in &pack.password_phrases {
             let term = Term {
                 text: phrase.clone(),

@@ -45,6 +45,10 @@ pub struct PartReport {
     tallies: BTreeMap<Kind, Tally>,
     /// Sensitive-subject vocabulary present (meaningful for the subject).
     pub subject_terms: BTreeSet<String>,
+    /// Subject topics present ("safeguarding", "medical"), sensitive beside a name.
+    pub subject_topics: BTreeSet<String>,
+    /// The text reads as naming a person (set for the subject only).
+    pub names_a_person: bool,
     /// A password phrase followed by what looks like a password.
     pub password_given: bool,
     /// Rows of tables that hold two or more personal kinds.
@@ -126,6 +130,8 @@ impl PartReport {
             }
         }
         self.subject_terms.extend(other.subject_terms);
+        self.subject_topics.extend(other.subject_topics);
+        self.names_a_person |= other.names_a_person;
         self.password_given |= other.password_given;
         self.people_rows += other.people_rows;
         self.table_of_people |= other.table_of_people;
@@ -190,6 +196,8 @@ pub struct Scanner {
     not_passwords: HashSet<String>,
     own_postcodes: HashSet<String>,
     own_phones: HashSet<String>,
+    /// Capitalised words that are not names (lower case), topic words included.
+    not_names: HashSet<String>,
 }
 
 /// One value found, before it is tallied.
@@ -254,6 +262,12 @@ impl Scanner {
             not_passwords: pack.not_passwords.iter().cloned().collect(),
             own_postcodes: organisation.own_postcodes.iter().cloned().collect(),
             own_phones: organisation.own_phones.iter().cloned().collect(),
+            not_names: pack
+                .not_names
+                .iter()
+                .cloned()
+                .chain(pack.subject_topics.iter().map(|t| t.text.to_lowercase()))
+                .collect(),
         }
     }
 
@@ -276,6 +290,9 @@ impl Scanner {
                         report.subject_terms.insert(self.keywords.term(hit).to_lowercase());
                     }
                     Tag::Password => report.password_given |= self.password_follows(text, hit.end),
+                    Tag::SubjectTopic => {
+                        report.subject_topics.insert(self.keywords.term(hit).to_lowercase());
+                    }
                     Tag::Context(_) => {}
                 }
             }
@@ -560,6 +577,25 @@ impl Scanner {
                 flush(&mut parts);
             }
         }
+    }
+
+    /// Whether a subject line reads as naming a person: a capitalised word
+    /// ("Jamie", "O'Neil") that is neither a common word of subjects nor an
+    /// acronym. Only used beside a subject topic, where a wrong guess costs
+    /// a DPO one look and a right one stops "Safeguarding - Jamie Carter".
+    pub fn names_a_person(&self, subject: &str) -> bool {
+        subject
+            .split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’' || c == '-'))
+            .map(|w| w.trim_matches(['\'', '’', '-']))
+            .filter(|w| w.chars().count() >= 2)
+            .any(|word| {
+                let mut chars = word.chars();
+                let title_case = chars.next().is_some_and(char::is_uppercase)
+                    && chars.all(|c| c.is_lowercase() || "'’-".contains(c));
+                let lower = word.to_lowercase();
+                let base = lower.trim_end_matches("'s").trim_end_matches("’s");
+                title_case && !self.not_names.contains(base) && !self.not_names.contains(&lower)
+            })
     }
 
     /// After a password phrase: a token that is not an ordinary word of prose.
