@@ -15,6 +15,7 @@ pub mod message;
 pub mod policy;
 pub mod protect;
 pub mod report;
+pub mod rewrite;
 pub mod rules;
 pub mod verdict;
 
@@ -146,6 +147,19 @@ impl Engine {
             disclaimer_present,
         };
         policy::decide(&facts, &self.config, &self.pack)
+    }
+
+    /// The edits `verdict` asks for on `raw` (the message it was made from):
+    /// header edits and a new body for the milter, or a whole message via
+    /// [`rewrite::Rewrite::apply`].
+    pub fn rewrite(&self, raw: &[u8], verdict: &Verdict) -> rewrite::Rewrite {
+        rewrite::plan(raw, &verdict.rewrites, &self.config, &self.disclaimer)
+    }
+
+    /// The message as it should leave: unchanged for approve, rewritten for
+    /// rewrite, and for hold as it would be released (SPEC, `scan --output`).
+    pub fn output(&self, raw: &[u8], verdict: &Verdict) -> Vec<u8> {
+        self.rewrite(raw, verdict).apply(raw)
     }
 
     /// Envelope recipients (or, without an envelope, To, Cc and Bcc),

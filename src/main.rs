@@ -38,6 +38,9 @@ enum Command {
         to: Vec<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Write the message as it would leave (rewritten; for hold, as released)
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Check a rule pack directory (default: the built-in rules)
     Rules {
@@ -73,14 +76,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
-        Command::Scan { file, from, to, format } => {
+        Command::Scan {
+            file,
+            from,
+            to,
+            format,
+            output,
+        } => {
             let engine = load_engine(cli.config.as_deref())?;
             let raw = read_message(&file)?;
             let envelope = Envelope {
                 sender: from,
                 recipients: to,
             };
-            let verdict = engine.inspect(&raw, &envelope);
+            let mut verdict = engine.inspect(&raw, &envelope);
+            if let Some(path) = &output {
+                let rewrite = engine.rewrite(&raw, &verdict);
+                verdict.skipped.extend(rewrite.skipped.iter().cloned());
+                std::fs::write(path, rewrite.apply(&raw))
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
             match format {
                 Format::Json => println!("{}", verdict.to_json()),
                 Format::Text => print!("{}", report::text(&verdict, engine.rules())),
