@@ -182,3 +182,35 @@ fn broken_mime_still_gets_a_verdict() {
     );
     let _: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a verdict");
 }
+
+#[test]
+fn output_writes_the_message_as_it_would_leave() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        // approve: unchanged
+        ("messages/outlook-internal-staff-briefing-upn.eml", false),
+        // rewrite: disclaimer and Bcc applied
+        ("messages/outlook-five-parents-in-to.eml", true),
+        // hold: as it would be released, rewrites applied
+        ("messages/outlook-pupil-list-csv.eml", true),
+    ];
+    for (file, changed) in cases {
+        let out = dir.path().join("out.eml");
+        let output = scan(&[
+            &fixture(file).display().to_string(),
+            "--output",
+            &out.display().to_string(),
+        ]);
+        assert!(output.status.code().is_some_and(|c| c < 3), "{file}");
+        let original = std::fs::read(fixture(file)).expect("fixture");
+        let written = std::fs::read(&out).expect("output written");
+        assert_eq!(written != original, changed, "{file}");
+        if changed {
+            let text = String::from_utf8_lossy(&written);
+            assert!(
+                text.contains("This email and any attachments are confidential"),
+                "{file}"
+            );
+        }
+    }
+}

@@ -258,7 +258,7 @@ fn milter_edits_use_bare_newlines_and_a_leading_space() {
         assert!(value.starts_with(' '), "{edit}");
         assert!(!value.contains('\r'), "{edit}");
     }
-    let body = rewrite.body.expect("a new body");
+    let body = rewrite.new_body(&raw).expect("a new body");
     let block_end = memchr::memmem::find(&raw, b"\n\n").expect("header end") + 2;
     assert!(body.len() > raw.len() - block_end, "the body grew by the disclaimer");
 }

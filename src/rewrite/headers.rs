@@ -144,6 +144,20 @@ pub fn milter_value(raw_value: &str) -> String {
 /// deleted field still counts (the order [`super::plan`] emits them in).
 pub fn apply_edits(raw: &[u8], edits: &[HeaderEdit], body: Option<&[u8]>) -> Vec<u8> {
     let block = HeaderBlock::parse(raw);
+    let mut out = Vec::with_capacity(raw.len() + 256);
+    write_edited_headers(raw, &block, edits, &mut out);
+    match body {
+        Some(body) => {
+            out.extend_from_slice(block.eol.as_bytes());
+            out.extend_from_slice(body);
+        }
+        None => out.extend_from_slice(&raw[block.blank_line..]),
+    }
+    out
+}
+
+/// Write the header block of `raw` with `edits` made, up to (not including) the blank line.
+pub fn write_edited_headers(raw: &[u8], block: &HeaderBlock, edits: &[HeaderEdit], out: &mut Vec<u8>) {
     let eol = block.eol;
     // Replacement bytes per field index (None = delete).
     let mut replaced: Vec<Option<Option<Vec<u8>>>> = vec![None; block.fields.len()];
@@ -171,7 +185,6 @@ pub fn apply_edits(raw: &[u8], edits: &[HeaderEdit], body: Option<&[u8]>) -> Vec
             HeaderEdit::Add { name, value } => added.extend(field_bytes(name, value, eol)),
         }
     }
-    let mut out = Vec::with_capacity(raw.len() + added.len() + 64);
     let mut at = 0;
     for (i, field) in block.fields.iter().enumerate() {
         out.extend_from_slice(&raw[at..field.start]);
@@ -184,14 +197,6 @@ pub fn apply_edits(raw: &[u8], edits: &[HeaderEdit], body: Option<&[u8]>) -> Vec
     }
     out.extend_from_slice(&raw[at..block.blank_line]);
     out.extend_from_slice(&added);
-    match body {
-        Some(body) => {
-            out.extend_from_slice(eol.as_bytes());
-            out.extend_from_slice(body);
-        }
-        None => out.extend_from_slice(&raw[block.blank_line..]),
-    }
-    out
 }
 
 /// `Name:` + a milter value, with the message's line endings.

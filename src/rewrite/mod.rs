@@ -26,8 +26,9 @@ use headers::{HeaderBlock, HeaderEdit};
 pub struct Rewrite {
     /// In the order to apply them (later occurrences of a name first).
     pub headers: Vec<HeaderEdit>,
-    /// The whole new body (everything after the blank line), when it changed.
-    pub body: Option<Vec<u8>>,
+    /// Changes to the body as ranges of the raw message, when it changed;
+    /// [`Rewrite::new_body`] gives the bytes a milter sends.
+    pub body: Option<Vec<body::Splice>>,
     /// Rewrites asked for but not made, and why.
     pub skipped: Vec<Skipped>,
 }
@@ -37,17 +38,51 @@ impl Rewrite {
         self.headers.is_empty() && self.body.is_none()
     }
 
-    /// The message with these edits made.
+    /// The whole new body (everything after the blank line), when it changed.
+    pub fn new_body(&self, raw: &[u8]) -> Option<Vec<u8>> {
+        let splices = self.body.as_ref()?;
+        let block = HeaderBlock::parse(raw);
+        let mut out = Vec::with_capacity(raw.len() - block.body_start + 1024);
+        write_spliced(raw, block.body_start, splices, &mut out);
+        Some(out)
+    }
+
+    /// The message with these edits made, written in one pass.
     pub fn apply(&self, raw: &[u8]) -> Vec<u8> {
         if self.is_empty() {
             return raw.to_vec();
         }
-        headers::apply_edits(raw, &self.headers, self.body.as_deref())
+        let block = HeaderBlock::parse(raw);
+        let extra: usize = self.body.iter().flatten().map(|s| s.bytes.len()).sum();
+        let mut out = Vec::with_capacity(raw.len() + extra + 1024);
+        headers::write_edited_headers(raw, &block, &self.headers, &mut out);
+        match &self.body {
+            Some(splices) => {
+                out.extend_from_slice(block.eol.as_bytes());
+                write_spliced(raw, block.body_start, splices, &mut out);
+            }
+            None => out.extend_from_slice(&raw[block.blank_line..]),
+        }
+        out
     }
 }
 
 /// Plan the edits `rewrites` asks for on `raw`.
 pub fn plan(raw: &[u8], rewrites: &Rewrites, config: &Config, matcher: &DisclaimerMatcher) -> Rewrite {
+    let parsed = if rewrites.disclaimer { message::parse(raw) } else { None };
+    plan_parsed(raw, parsed.as_ref(), rewrites, config, matcher)
+}
+
+/// [`plan`] with the message already parsed (`None` when it could not be),
+/// as the milter has it after [`crate::Engine::inspect`]: the rewrite then
+/// costs the text parts it changes plus one copy of the rest.
+pub fn plan_parsed(
+    raw: &[u8],
+    parsed: Option<&mail_parser::Message>,
+    rewrites: &Rewrites,
+    config: &Config,
+    matcher: &DisclaimerMatcher,
+) -> Rewrite {
     let mut rewrite = Rewrite::default();
     let block = HeaderBlock::parse(raw);
 
@@ -62,12 +97,13 @@ pub fn plan(raw: &[u8], rewrites: &Rewrites, config: &Config, matcher: &Disclaim
         });
     }
     if rewrites.disclaimer {
-        match message::parse(raw) {
-            Some(parsed) if !is_sealed(&parsed) => {
-                match body::add_disclaimer(raw, &parsed, &config.disclaimer, matcher, block.eol) {
-                    Ok(change) => {
+        match parsed {
+            Some(parsed) if !is_sealed(parsed) => {
+                match body::add_disclaimer(raw, parsed, &config.disclaimer, matcher, block.eol) {
+                    Ok(mut change) => {
                         rewrite.headers.extend(change.header_edits);
-                        rewrite.body = Some(spliced_body(raw, block.body_start, change.splices));
+                        change.splices.sort_by_key(|s| (s.range.start, s.range.end));
+                        rewrite.body = Some(change.splices);
                     }
                     Err(body::NoChange::AlreadyPresent) => {}
                     Err(body::NoChange::Skipped(reason)) => rewrite.skipped.push(Skipped {
@@ -136,10 +172,8 @@ fn bcc_edits(block: &HeaderBlock, remove: &[String], placeholder: &str, edits: &
     }
 }
 
-/// The body after `splices` (ranges of the raw message, none overlapping).
-fn spliced_body(raw: &[u8], body_start: usize, mut splices: Vec<body::Splice>) -> Vec<u8> {
-    splices.sort_by_key(|s| (s.range.start, s.range.end));
-    let mut out = Vec::with_capacity(raw.len() - body_start + 1024);
+/// The body from `body_start` with `splices` (sorted, none overlapping) made.
+fn write_spliced(raw: &[u8], body_start: usize, splices: &[body::Splice], out: &mut Vec<u8>) {
     let mut at = body_start;
     for splice in splices {
         let start = splice.range.start.max(at);
@@ -148,7 +182,6 @@ fn spliced_body(raw: &[u8], body_start: usize, mut splices: Vec<body::Splice>) -
         at = splice.range.end.max(start);
     }
     out.extend_from_slice(&raw[at..]);
-    out
 }
 
 #[cfg(test)]
