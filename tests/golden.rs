@@ -8,30 +8,13 @@
 //! each fixture is meant to show (action and rules, written by hand), so a
 //! blessed golden file cannot quietly bless a wrong verdict.
 
+mod common;
+
+use common::{assert_no_failures, engine, fixtures, messages};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use schoolgate::{Engine, Envelope, Kind, RulePack, config::Config};
+use schoolgate::{Envelope, Kind};
 use serde::Deserialize;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn engine() -> Engine {
-    let config = Config::load(&fixtures().join("schoolgate.toml")).expect("fixture config is valid");
-    Engine::new(config, RulePack::builtin())
-}
-
-fn messages() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixtures().join("messages"))
-        .expect("fixtures/messages exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    paths.sort();
-    paths
-}
 
 fn with_line_endings(raw: &[u8], crlf: bool) -> Vec<u8> {
     let mut lf = Vec::with_capacity(raw.len());
@@ -105,12 +88,7 @@ fn every_fixture_gives_its_golden_verdict() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 #[derive(Deserialize)]
@@ -149,12 +127,7 @@ fn every_fixture_shows_what_it_was_written_for() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 /// The verdict is itself scanned as if it were a message: it must carry no

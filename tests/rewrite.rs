@@ -8,32 +8,16 @@
 //! rewritten again. Representative kinds are also golden files in
 //! `fixtures/rewritten/` (`SCHOOLGATE_BLESS=1` rewrites them).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::{assert_no_failures, engine, fixtures, messages};
 use std::process::Command;
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
-use schoolgate::config::Config;
-use schoolgate::{Engine, Envelope, RulePack};
+use schoolgate::Envelope;
 use serde::Deserialize;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn engine() -> Engine {
-    let config = Config::load(&fixtures().join("schoolgate.toml")).expect("fixture config is valid");
-    Engine::new(config, RulePack::builtin())
-}
-
-fn messages() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixtures().join("messages"))
-        .expect("fixtures/messages")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    paths.sort();
-    paths
-}
 
 /// The kinds of message the golden files cover, one fixture each.
 const GOLDEN: &[&str] = &[
@@ -159,12 +143,7 @@ fn every_rewrite_is_valid_idempotent_and_keeps_attachments() {
         }
     }
     assert!(rewritten_count >= 40, "only {rewritten_count} fixtures were rewritten");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_failures(&failures);
 }
 
 #[test]

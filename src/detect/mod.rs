@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};
 
 use crate::config::{Organisation, compact_upper, normalise_phone};
+use crate::extract::floor_char_boundary;
 use crate::finding::{Confidence, Finding, Kind, Location};
 use crate::rules::RulePack;
 use keywords::{KeywordHit, Tag, Vocabulary};
@@ -719,16 +720,6 @@ fn expiry_near(text: &str, from: usize) -> bool {
                 (1..=12).contains(&month)
             }
     })
-}
-
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
-    if index >= text.len() {
-        return text.len();
-    }
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
 }
 
 /// Words that follow a label but are not a name ("Name: The …", "Child: Year 4").

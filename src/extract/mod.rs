@@ -387,7 +387,8 @@ fn member(prefix: Option<&Location>, name: &str) -> Location {
     }
 }
 
-fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+/// The largest char boundary of `text` at or below `index`.
+pub fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     if index >= text.len() {
         return text.len();
     }
