@@ -46,6 +46,111 @@ pub struct Config {
     pub limits: Limits,
     /// A directory whose files replace the built-in rule pack's (`rules_dir = "…"`).
     pub rules_dir: Option<PathBuf>,
+    pub milter: Milter,
+    pub quarantine: Quarantine,
+    pub relay: Relay,
+    pub notices: Notices,
+}
+
+/// `[milter]`: how `schoolgate serve` listens and what it does when it cannot decide.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Milter {
+    /// `inet:HOST:PORT` or `unix:PATH`.
+    pub listen: String,
+    /// Time budget for one message's verdict, well inside Postfix's
+    /// `milter_content_timeout` (300 s by default; past it Postfix 451s every
+    /// later message on the connection).
+    pub timeout_seconds: u64,
+    /// Messages inspected at once; more wait their turn.
+    pub workers: usize,
+    /// An error handling one message: `tempfail` (the relay keeps it) or `accept`.
+    pub on_error: OnError,
+    /// A message over `limits.max_message_bytes`: `unscannable` (verdict from what was read) or `tempfail`.
+    pub oversize: Oversize,
+}
+
+impl Default for Milter {
+    fn default() -> Self {
+        Milter {
+            listen: "inet:127.0.0.1:3344".to_string(),
+            timeout_seconds: 60,
+            workers: 2,
+            on_error: OnError::Tempfail,
+            oversize: Oversize::Unscannable,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    Tempfail,
+    Accept,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Oversize {
+    Unscannable,
+    Tempfail,
+}
+
+/// `[quarantine]`: where held mail is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quarantine {
+    /// The SQLite file.
+    pub path: PathBuf,
+    /// Reserved for a shared PostgreSQL database (`postgres://…`).
+    pub url: Option<String>,
+    /// Message bodies are purged this many days after they were held.
+    pub retention_days: u32,
+}
+
+impl Default for Quarantine {
+    fn default() -> Self {
+        Quarantine {
+            path: PathBuf::from("/var/lib/schoolgate/quarantine.sqlite"),
+            url: None,
+            retention_days: 30,
+        }
+    }
+}
+
+/// `[relay]`: where released mail and notices are re-injected (a port with no milters).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Relay {
+    /// `HOST:PORT`.
+    pub reinject: String,
+}
+
+impl Default for Relay {
+    fn default() -> Self {
+        Relay {
+            reinject: "127.0.0.1:10026".to_string(),
+        }
+    }
+}
+
+/// `[notices]`: who hold notices come from and who reviews.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Notices {
+    /// The notices' From (default: `schoolgate@` the first internal domain).
+    pub from: Option<String>,
+    /// The Data Protection Officer's address, told of every hold.
+    pub dpo: Option<String>,
+    pub digest: Digest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Digest {
+    #[default]
+    Immediate,
+    Daily,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -188,6 +293,14 @@ struct RawConfig {
     limits: Option<Spanned<Limits>>,
     #[serde(default)]
     rules_dir: Option<PathBuf>,
+    #[serde(default)]
+    milter: Option<Spanned<Milter>>,
+    #[serde(default)]
+    quarantine: Option<Spanned<Quarantine>>,
+    #[serde(default)]
+    relay: Option<Spanned<Relay>>,
+    #[serde(default)]
+    notices: Option<Spanned<Notices>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -423,7 +536,80 @@ impl Config {
             None => Limits::default(),
         };
 
+        let milter = match raw.milter {
+            Some(milter) => {
+                let span = milter.span();
+                let milter = milter.into_inner();
+                if !valid_listen(&milter.listen) {
+                    return Err(err(
+                        span,
+                        format!("milter.listen: {:?} is not inet:HOST:PORT or unix:PATH", milter.listen),
+                    ));
+                }
+                if milter.timeout_seconds == 0 || milter.workers == 0 {
+                    return Err(err(
+                        span,
+                        "milter: timeout_seconds and workers must be greater than zero".to_string(),
+                    ));
+                }
+                milter
+            }
+            None => Milter::default(),
+        };
+        let quarantine = match raw.quarantine {
+            Some(quarantine) => {
+                let span = quarantine.span();
+                let quarantine = quarantine.into_inner();
+                if quarantine.url.is_some() {
+                    return Err(err(
+                        span,
+                        "quarantine.url: a shared PostgreSQL quarantine is not supported yet; use quarantine.path"
+                            .to_string(),
+                    ));
+                }
+                if quarantine.retention_days == 0 {
+                    return Err(err(
+                        span,
+                        "quarantine.retention_days must be greater than zero".to_string(),
+                    ));
+                }
+                quarantine
+            }
+            None => Quarantine::default(),
+        };
+        let relay = match raw.relay {
+            Some(relay) => {
+                let span = relay.span();
+                let relay = relay.into_inner();
+                if split_host_port(&relay.reinject).is_none() {
+                    return Err(err(
+                        span,
+                        format!("relay.reinject: {:?} is not HOST:PORT", relay.reinject),
+                    ));
+                }
+                relay
+            }
+            None => Relay::default(),
+        };
+        let notices = match raw.notices {
+            Some(notices) => {
+                let span = notices.span();
+                let notices = notices.into_inner();
+                for address in [&notices.from, &notices.dpo].into_iter().flatten() {
+                    if !is_plausible_address(address) {
+                        return Err(err(span, format!("notices: {address:?} is not an email address")));
+                    }
+                }
+                notices
+            }
+            None => Notices::default(),
+        };
+
         Ok(Config {
+            milter,
+            quarantine,
+            relay,
+            notices,
             mode: raw.mode.unwrap_or_default(),
             organisation: Organisation {
                 name: raw_org.name,
@@ -446,6 +632,18 @@ impl Config {
         self.rules.get(&rule).and_then(|s| s.action)
     }
 
+    /// The From of notices: `notices.from`, else `schoolgate@` the first internal domain.
+    pub fn notices_from(&self) -> String {
+        self.notices.from.clone().unwrap_or_else(|| {
+            let domain = self
+                .organisation
+                .internal_domains
+                .first()
+                .map_or("localhost", String::as_str);
+            format!("schoolgate@{domain}")
+        })
+    }
+
     /// What To becomes when every visible recipient moved to Bcc.
     pub fn bcc_placeholder(&self) -> String {
         self.rules
@@ -462,6 +660,23 @@ impl Config {
             .and_then(|s| s.neutral_subject.clone())
             .unwrap_or_else(|| DEFAULT_NEUTRAL_SUBJECT.to_string())
     }
+}
+
+/// `inet:HOST:PORT` or `unix:/path`.
+fn valid_listen(listen: &str) -> bool {
+    match listen.split_once(':') {
+        Some(("inet", rest)) => split_host_port(rest).is_some(),
+        Some(("unix", path)) => path.starts_with('/'),
+        _ => false,
+    }
+}
+
+/// `HOST:PORT` (IPv6 hosts in brackets) → (host, port).
+pub fn split_host_port(value: &str) -> Option<(String, u16)> {
+    let (host, port) = value.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port.parse::<u16>().ok().filter(|p| *p > 0)?;
+    (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
 /// `Example.SCH.uk.` → `example.sch.uk`; `None` when it cannot be a domain.
