@@ -12,6 +12,7 @@ pub mod disclaimer;
 pub mod extract;
 pub mod finding;
 pub mod message;
+pub mod milter;
 pub mod policy;
 pub mod protect;
 pub mod report;
@@ -83,14 +84,21 @@ impl Engine {
     /// Decide what to do with one message. Never fails: what cannot be read
     /// becomes an `unscannable` finding.
     pub fn inspect(&self, raw: &[u8], envelope: &Envelope) -> Verdict {
+        self.inspect_partial(raw, envelope, true)
+    }
+
+    /// [`Engine::inspect`] for a message of which only the start is at hand
+    /// (`complete` false: the milter stopped buffering at the size limit);
+    /// the rest is reported as unscannable.
+    pub fn inspect_partial(&self, raw: &[u8], envelope: &Envelope, complete: bool) -> Verdict {
         let limits = &self.config.limits;
         let mut reports: BTreeMap<Location, PartReport> = BTreeMap::new();
-        let readable = if raw.len() > limits.max_message_bytes {
+        let readable = if raw.len() > limits.max_message_bytes || !complete {
             reports.entry(Location::Body).or_default().unscannable.push(format!(
                 "the message is larger than {} bytes; only the start was read",
                 limits.max_message_bytes
             ));
-            &raw[..limits.max_message_bytes]
+            &raw[..raw.len().min(limits.max_message_bytes)]
         } else {
             raw
         };

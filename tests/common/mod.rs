@@ -1,6 +1,9 @@
 //! What the fixture-driven test files share: the fixture folder, the engine
 //! configured as `fixtures/schoolgate.toml` says, and the list of messages.
 
+// Each test file uses its own subset of these.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 
 use schoolgate::{Engine, RulePack, config::Config};

@@ -1,0 +1,441 @@
+//! The milter: indymilter callbacks ↔ the library. No policy here.
+//!
+//! Per connection a [`Session`]; per message a [`Transaction`] that collects
+//! the envelope, the headers (with the leading-space option, so values are
+//! byte-exact) and the body (capped), rebuilt at end of message into the raw
+//! message the relay holds. Postfix does not call `abort` between messages
+//! on one connection (MILTER.md), so a transaction starts fresh at every
+//! MAIL and is dropped after every end of message.
+//!
+//! At end of message the verdict is made off the async threads, by a
+//! bounded pool (`milter.workers`) within a time budget (`timeout_seconds`),
+//! and a panic in that work is caught: any failure answers tempfail (or
+//! accept, if configured) and is logged with the queue id. A hold is stored
+//! durably by the [`Holder`] before the answer is discard; if storing fails
+//! the answer is tempfail, so the relay keeps the message.
+
+use std::ffi::CString;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use indymilter::{Actions, Callbacks, ContextActions, EomContext, NegotiateContext, ProtoOpts, Status};
+use tokio::sync::Semaphore;
+use tracing::{error, info, warn};
+
+use crate::config::{OnError, Oversize};
+use crate::rewrite::headers::HeaderEdit;
+use crate::verdict::{Action, Verdict};
+use crate::{Engine, Envelope, Finding};
+
+/// A message to hold: everything the quarantine needs.
+#[derive(Debug, Clone)]
+pub struct HeldMail {
+    pub queue_id: Option<String>,
+    /// Only the start of the message was kept (over the size limit).
+    pub truncated: bool,
+    pub envelope: Envelope,
+    pub auth_user: Option<String>,
+    pub message: Vec<u8>,
+    pub verdict: Verdict,
+}
+
+/// Where held mail goes: the quarantine, with its notices. Called from a
+/// blocking thread; must return only once the message is durable.
+pub trait Holder: Send + Sync {
+    /// Store `mail`; the reference id, or why it could not be stored.
+    fn hold(&self, mail: HeldMail) -> Result<String, String>;
+}
+
+/// What the milter runs with; swapped whole on reload.
+pub struct Setup {
+    pub engine: Engine,
+    pub holder: Arc<dyn Holder>,
+}
+
+/// Shared by every connection.
+pub struct Milter {
+    setup: RwLock<Arc<Setup>>,
+    workers: Arc<Semaphore>,
+}
+
+impl Milter {
+    pub fn new(setup: Setup) -> Arc<Milter> {
+        let workers = setup.engine.config().milter.workers;
+        Arc::new(Milter {
+            setup: RwLock::new(Arc::new(setup)),
+            workers: Arc::new(Semaphore::new(workers)),
+        })
+    }
+
+    /// Use a new configuration from the next message on.
+    pub fn reload(&self, setup: Setup) {
+        match self.setup.write() {
+            Ok(mut current) => *current = Arc::new(setup),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(setup),
+        }
+    }
+
+    fn current(&self) -> Arc<Setup> {
+        match self.setup.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The indymilter callbacks for this milter.
+    pub fn callbacks(self: &Arc<Self>) -> Callbacks<Session> {
+        let on_eom = self.clone();
+        let on_body = self.clone();
+        Callbacks::new()
+            .on_negotiate(|cx, actions, opts| Box::pin(negotiate(cx, actions, opts)))
+            .on_connect(|cx, _, _| {
+                cx.data = Some(Session::default());
+                Box::pin(async { Status::Continue })
+            })
+            .on_mail(|cx, args| {
+                let sender = args
+                    .first()
+                    .map(|a| unbracket(&a.to_string_lossy()))
+                    .unwrap_or_default();
+                let auth_user = cx
+                    .macros
+                    .get(c"{auth_authen}")
+                    .map(|v| v.to_string_lossy().into_owned());
+                let session = cx.data.get_or_insert_with(Session::default);
+                session.transaction = Some(Transaction {
+                    sender,
+                    auth_user,
+                    ..Transaction::default()
+                });
+                Box::pin(async { Status::Continue })
+            })
+            .on_rcpt(|cx, args| {
+                if let Some(t) = cx.data.as_mut().and_then(|s| s.transaction.as_mut())
+                    && let Some(rcpt) = args.first()
+                {
+                    t.recipients.push(unbracket(&rcpt.to_string_lossy()));
+                }
+                Box::pin(async { Status::Continue })
+            })
+            .on_header(|cx, name, value| {
+                if let Some(t) = cx.data.as_mut().and_then(|s| s.transaction.as_mut()) {
+                    t.add_header(name.as_bytes(), value.as_bytes());
+                }
+                Box::pin(async { Status::Continue })
+            })
+            .on_body(move |cx, chunk| {
+                let limit = on_body.current().engine.config().limits.max_message_bytes;
+                if let Some(t) = cx.data.as_mut().and_then(|s| s.transaction.as_mut()) {
+                    t.add_body(chunk.as_ref(), limit);
+                }
+                Box::pin(async { Status::Continue })
+            })
+            .on_eom(move |cx| {
+                let milter = on_eom.clone();
+                Box::pin(async move { milter.end_of_message(cx).await })
+            })
+            .on_abort(|cx| {
+                // Idempotent: Postfix may call it twice, or not at all between messages.
+                if let Some(session) = cx.data.as_mut() {
+                    session.transaction = None;
+                }
+                Box::pin(async { Status::Continue })
+            })
+    }
+
+    async fn end_of_message(&self, cx: &mut EomContext<Session>) -> Status {
+        let Some(transaction) = cx.data.as_mut().and_then(|s| s.transaction.take()) else {
+            return Status::Continue;
+        };
+        let queue_id = cx.macros.get(c"i").map(|v| v.to_string_lossy().into_owned());
+        let setup = self.current();
+        let config = setup.engine.config();
+        let on_error = config.milter.on_error;
+        let failure = |what: &str| {
+            error!(queue_id = queue_id.as_deref().unwrap_or("-"), "{what}");
+            match on_error {
+                OnError::Tempfail => Status::Tempfail,
+                OnError::Accept => Status::Accept,
+            }
+        };
+        if transaction.truncated && config.milter.oversize == Oversize::Tempfail {
+            return failure("message over the size limit: tempfail (milter.oversize)");
+        }
+
+        let raw = transaction.raw_message();
+        let envelope = Envelope {
+            sender: Some(transaction.sender.clone()),
+            recipients: transaction.recipients.clone(),
+        };
+        let budget = Duration::from_secs(config.milter.timeout_seconds);
+        let Ok(permit) = self.workers.clone().acquire_owned().await else {
+            return failure("the worker pool is closed");
+        };
+        let work_setup = setup.clone();
+        let held = HeldMail {
+            queue_id: queue_id.clone(),
+            truncated: transaction.truncated,
+            envelope,
+            auth_user: transaction.auth_user.clone(),
+            message: raw,
+            verdict: placeholder_verdict(),
+        };
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            decide(&work_setup, held)
+        });
+        let outcome = match tokio::time::timeout(budget, task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join)) if join.is_panic() => {
+                return failure("the scan panicked; tempfail, the relay keeps the message");
+            }
+            Ok(Err(_)) => return failure("the scan was cancelled"),
+            Err(_) => {
+                // Over budget: the unscannable rule says what happens.
+                warn!(
+                    queue_id = queue_id.as_deref().unwrap_or("-"),
+                    "scan over its time budget"
+                );
+                return match setup.engine.config().rule_action(crate::RuleId::Unscannable) {
+                    Some(crate::RuleAction::Hold) => failure("scan over budget and unscannable is hold: tempfail"),
+                    _ => Status::Continue,
+                };
+            }
+        };
+        match outcome {
+            Outcome::Approve { monitor_note } => {
+                if let Some(note) = monitor_note
+                    && let Err(e) = cx.actions.add_header("X-Schoolgate-Verdict", format!(" {note}")).await
+                {
+                    return failure(&format!("could not add the monitor header: {e}"));
+                }
+                Status::Continue
+            }
+            Outcome::Rewrite { headers, body } => match apply(cx, &headers, body.as_deref()).await {
+                Ok(()) => Status::Continue,
+                Err(e) => failure(&format!("could not rewrite: {e}")),
+            },
+            Outcome::Held { id } => {
+                info!(queue_id = queue_id.as_deref().unwrap_or("-"), hold = %id, "held");
+                Status::Discard
+            }
+            Outcome::StoreFailed(e) => failure(&format!("could not store the held message, tempfail: {e}")),
+        }
+    }
+}
+
+/// What end of message does, decided off the async threads.
+enum Outcome {
+    Approve {
+        monitor_note: Option<String>,
+    },
+    Rewrite {
+        headers: Vec<HeaderEdit>,
+        body: Option<Vec<u8>>,
+    },
+    Held {
+        id: String,
+    },
+    StoreFailed(String),
+}
+
+fn placeholder_verdict() -> Verdict {
+    Verdict {
+        action: Action::Approve,
+        outbound: false,
+        encrypted: false,
+        rules: Vec::new(),
+        findings: Vec::<Finding>::new(),
+        recipients: Default::default(),
+        skipped: Vec::new(),
+        monitor: None,
+        rewrites: Default::default(),
+    }
+}
+
+/// The pipeline for one message: verdict, then rewrite or hold.
+fn decide(setup: &Setup, mut held: HeldMail) -> Outcome {
+    let verdict = setup
+        .engine
+        .inspect_partial(&held.message, &held.envelope, !held.truncated);
+    match verdict.action {
+        // Never hold (or rewrite the body of) a message we do not have whole.
+        Action::Hold if held.truncated => {
+            Outcome::StoreFailed("the message is over the size limit and cannot be held whole".into())
+        }
+        Action::Hold => {
+            held.verdict = verdict;
+            match setup.holder.hold(held) {
+                Ok(id) => Outcome::Held { id },
+                Err(e) => Outcome::StoreFailed(e),
+            }
+        }
+        Action::Rewrite => {
+            let rewrite = setup.engine.rewrite(&held.message, &verdict);
+            Outcome::Rewrite {
+                body: if held.truncated {
+                    None
+                } else {
+                    rewrite.new_body(&held.message)
+                },
+                headers: rewrite.headers,
+            }
+        }
+        Action::Approve => Outcome::Approve {
+            monitor_note: verdict.monitor.map(|m| {
+                let rules: Vec<&str> = verdict.rules.iter().map(|r| r.rule.as_str()).collect();
+                format!(
+                    "monitor; would {}; rules={}",
+                    m.enforce_action.as_str(),
+                    rules.join(",")
+                )
+            }),
+        },
+    }
+}
+
+/// Send the edits: header changes in order, then the body in chunks.
+async fn apply(cx: &mut EomContext<Session>, headers: &[HeaderEdit], body: Option<&[u8]>) -> Result<(), String> {
+    for edit in headers {
+        let result = match edit {
+            HeaderEdit::Change { name, index, value } => {
+                let index = i32::try_from(*index).map_err(|_| "header index out of range".to_string())?;
+                cx.actions
+                    .change_header(cstring(name)?, index, value.as_deref().map(cstring).transpose()?)
+                    .await
+            }
+            HeaderEdit::Add { name, value } => cx.actions.add_header(cstring(name)?, cstring(value)?).await,
+        };
+        result.map_err(|e| format!("{edit}: {e}"))?;
+    }
+    if let Some(body) = body {
+        for chunk in body.chunks(65535) {
+            cx.actions
+                .replace_body(chunk)
+                .await
+                .map_err(|e| format!("replace body: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn cstring(value: &str) -> Result<CString, String> {
+    CString::new(value.as_bytes().to_vec()).map_err(|_| format!("{value:?} holds a NUL byte"))
+}
+
+/// Negotiation: leading space, and the actions schoolgate needs. Refuse to
+/// run if the MTA does not offer them.
+async fn negotiate(cx: &mut NegotiateContext<Session>, actions: Actions, opts: ProtoOpts) -> Status {
+    let needed = Actions::ADD_HEADER | Actions::CHANGE_HEADER | Actions::REPLACE_BODY;
+    if !actions.contains(needed) {
+        error!("the MTA does not offer the milter actions schoolgate needs (add/change header, replace body)");
+        return Status::Reject;
+    }
+    if !opts.contains(ProtoOpts::LEADING_SPACE) {
+        error!("the MTA does not offer byte-exact header values (SMFIP_HDR_LEADSPC)");
+        return Status::Reject;
+    }
+    cx.requested_actions = needed;
+    cx.requested_opts = ProtoOpts::LEADING_SPACE;
+    Status::Continue
+}
+
+fn unbracket(address: &str) -> String {
+    address.trim().trim_start_matches('<').trim_end_matches('>').to_string()
+}
+
+/// Per-connection state.
+#[derive(Debug, Default)]
+pub struct Session {
+    transaction: Option<Transaction>,
+}
+
+/// Per-message state.
+#[derive(Debug, Default)]
+struct Transaction {
+    sender: String,
+    recipients: Vec<String>,
+    auth_user: Option<String>,
+    /// Header fields, rebuilt with CRLF line endings.
+    headers: Vec<u8>,
+    body: Vec<u8>,
+    /// Past the size limit: the rest was not kept.
+    truncated: bool,
+}
+
+impl Transaction {
+    /// A header as the MTA sent it (leading-space option: the value is exact, folds are bare LF).
+    fn add_header(&mut self, name: &[u8], value: &[u8]) {
+        self.headers.extend_from_slice(name);
+        self.headers.push(b':');
+        let mut previous = 0u8;
+        for &b in value {
+            if b == b'\n' && previous != b'\r' {
+                self.headers.push(b'\r');
+            }
+            self.headers.push(b);
+            previous = b;
+        }
+        self.headers.extend_from_slice(b"\r\n");
+    }
+
+    fn add_body(&mut self, chunk: &[u8], limit: usize) {
+        let room = limit.saturating_sub(self.headers.len() + self.body.len());
+        if chunk.len() > room {
+            self.body.extend_from_slice(&chunk[..room]);
+            self.truncated = true;
+        } else {
+            self.body.extend_from_slice(chunk);
+        }
+    }
+
+    fn raw_message(&self) -> Vec<u8> {
+        let mut raw = Vec::with_capacity(self.headers.len() + 2 + self.body.len());
+        raw.extend_from_slice(&self.headers);
+        raw.extend_from_slice(b"\r\n");
+        raw.extend_from_slice(&self.body);
+        raw
+    }
+}
+
+/// Run the milter on `listener` until `shutdown` completes; messages in
+/// flight are finished first.
+pub async fn run(
+    listener: impl indymilter::Listener,
+    milter: Arc<Milter>,
+    shutdown: impl Future,
+) -> std::io::Result<()> {
+    let config = indymilter::Config {
+        max_connections: 256,
+        actions: Actions::ADD_HEADER | Actions::CHANGE_HEADER | Actions::REPLACE_BODY,
+        ..indymilter::Config::default()
+    };
+    indymilter::run(listener, milter.callbacks(), config, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_rebuilt_with_crlf() {
+        let mut t = Transaction::default();
+        t.add_header(b"To", b" One <one@x>,\n  Two <two@x>");
+        t.add_header(b"Subject", b" hi");
+        t.add_body(b"line\r\n", 1000);
+        assert_eq!(
+            t.raw_message(),
+            b"To: One <one@x>,\r\n  Two <two@x>\r\nSubject: hi\r\n\r\nline\r\n"
+        );
+    }
+
+    #[test]
+    fn the_body_stops_at_the_limit() {
+        let mut t = Transaction::default();
+        t.add_body(&[b'x'; 100], 60);
+        t.add_body(&[b'y'; 100], 60);
+        assert_eq!(t.body.len(), 60);
+        assert!(t.truncated);
+    }
+}
