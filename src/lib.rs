@@ -13,6 +13,7 @@ pub mod extract;
 pub mod finding;
 pub mod message;
 pub mod milter;
+pub mod notify;
 pub mod policy;
 pub mod protect;
 pub mod report;
