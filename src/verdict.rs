@@ -2,14 +2,14 @@
 //! form is the contract of SPEC.md (`schoolgate scan --format json`); the
 //! milter, the quarantine and the review UI read the same structure.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Mode;
 use crate::finding::Finding;
 use crate::rules::{RuleAction, RuleId};
 
 /// The overall decision, strongest last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Approve,
@@ -37,7 +37,7 @@ impl Action {
 }
 
 /// One rule that fired, with the action it takes and a reason in plain words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FiredRule {
     pub rule: RuleId,
     pub action: RuleAction,
@@ -45,7 +45,7 @@ pub struct FiredRule {
 }
 
 /// A rewrite that could not be applied (e.g. the disclaimer on signed mail).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     pub rule: RuleId,
     pub reason: String,
@@ -53,7 +53,7 @@ pub struct Skipped {
 
 /// Recipient counts. `external` includes `trusted`; `visible_external` counts
 /// distinct external addresses in To and Cc.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientCounts {
     pub internal: usize,
     pub external: usize,
@@ -62,16 +62,16 @@ pub struct RecipientCounts {
 }
 
 /// The changes the verdict asks for, for the rewriter to apply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rewrites {
     /// `bcc`: external addresses to take out of To and Cc (lower case).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bcc: Option<BccRewrite>,
     /// `disclaimer`: append the configured disclaimer.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disclaimer: bool,
     /// `sensitive-subject` in rewrite mode: the new subject.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
 }
 
@@ -81,14 +81,14 @@ impl Rewrites {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BccRewrite {
     pub remove: Vec<String>,
     /// What To becomes if nothing is left in it.
     pub placeholder: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub action: Action,
     pub outbound: bool,
@@ -96,22 +96,27 @@ pub struct Verdict {
     pub rules: Vec<FiredRule>,
     pub findings: Vec<Finding>,
     pub recipients: RecipientCounts,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
     /// In monitor mode: what enforce mode would have done.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<MonitorNote>,
-    #[serde(skip_serializing_if = "Rewrites::is_empty")]
+    #[serde(default, skip_serializing_if = "Rewrites::is_empty")]
     pub rewrites: Rewrites,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonitorNote {
     pub mode: Mode,
     pub enforce_action: Action,
 }
 
 impl Verdict {
+    /// A verdict as stored (`to_json`'s output).
+    pub fn from_json(json: &str) -> Result<Verdict, String> {
+        serde_json::from_str(json).map_err(|e| format!("a stored verdict cannot be read: {e}"))
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a verdict always serialises")
     }

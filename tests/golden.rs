@@ -151,3 +151,14 @@ fn no_verdict_carries_a_detected_value() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The quarantine stores verdicts as JSON and a release reads them back.
+#[test]
+fn verdicts_read_back_from_json() {
+    let engine = engine();
+    for path in messages() {
+        let verdict = engine.inspect(&std::fs::read(&path).expect("readable"), &Envelope::default());
+        let back = schoolgate::Verdict::from_json(&verdict.to_json()).expect("reads back");
+        assert_eq!(back, verdict, "{}", path.display());
+    }
+}

@@ -1,0 +1,254 @@
+//! `schoolgate serve`: the milter with its quarantine, notices, retention
+//! and signals, started exactly as production starts it (tests bind
+//! `inet:127.0.0.1:0`).
+//!
+//! - SIGHUP reloads the configuration and rules; a broken file keeps the
+//!   old ones and is logged with its file and line. Settings that need a
+//!   restart (`milter.listen`, `quarantine.path`) are reported as such.
+//! - SIGTERM (or SIGINT) stops accepting connections and lets the messages
+//!   in flight finish before the process exits.
+//! - A background loop sends the notices owed (with back-off) and purges
+//!   message bodies past `quarantine.retention_days` once a day.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use indymilter::EitherListener;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
+
+use crate::milter::{self, HeldMail, Holder, Milter, Setup};
+use crate::notify::{self, HoldFacts, Relay};
+use crate::quarantine::{NewHold, NewNotice, Store, sqlite::SqliteStore};
+use crate::{Engine, config::Config};
+
+/// Seconds since the epoch, now.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Open the quarantine a configuration names.
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    let path = &config.quarantine.path;
+    SqliteStore::open(path)
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| format!("cannot open the quarantine {}: {e}", path.display()))
+}
+
+/// Holds go to the quarantine, with the notices they owe, in one transaction.
+pub struct QuarantineHolder {
+    pub store: Arc<dyn Store>,
+    pub engine: Arc<Engine>,
+}
+
+impl Holder for QuarantineHolder {
+    fn hold(&self, mail: HeldMail) -> Result<String, String> {
+        let now = unix_now();
+        let id = crate::quarantine::new_id();
+        let facts = HoldFacts {
+            id: &id,
+            sender: mail.envelope.sender.as_deref().unwrap_or_default(),
+            recipients: &mail.envelope.recipients,
+            verdict: &mail.verdict,
+            held_at: now,
+        };
+        let notices: Vec<NewNotice> = notify::hold_notices(&facts, self.engine.config(), self.engine.rules())
+            .into_iter()
+            .map(|n| NewNotice {
+                hold_id: id.clone(),
+                kind: n.kind.to_string(),
+                to: n.to,
+                subject: n.subject,
+                body: n.body,
+            })
+            .collect();
+        let new = NewHold {
+            queue_id: mail.queue_id,
+            sender: mail.envelope.sender.unwrap_or_default(),
+            recipients: mail.envelope.recipients,
+            auth_user: mail.auth_user,
+            message: mail.message,
+            verdict: mail.verdict,
+        };
+        self.store.hold_with_id(&id, new, notices, now).map_err(|e| e.to_string())
+    }
+}
+
+/// Bind `inet:HOST:PORT` or `unix:PATH`.
+pub async fn bind(listen: &str) -> Result<EitherListener<TcpListener, UnixListener>, String> {
+    match listen.split_once(':') {
+        Some(("inet", address)) => {
+            let (host, port) =
+                crate::config::split_host_port(address).ok_or_else(|| format!("{listen:?} is not inet:HOST:PORT"))?;
+            TcpListener::bind((host.as_str(), port))
+                .await
+                .map(EitherListener::Tcp)
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))
+        }
+        Some(("unix", path)) => {
+            // A socket left by a previous run would make bind fail.
+            if Path::new(path).exists() {
+                let _ = std::fs::remove_file(path);
+            }
+            UnixListener::bind(path)
+                .map(EitherListener::Unix)
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))
+        }
+        _ => Err(format!("{listen:?} is not inet:HOST:PORT or unix:PATH")),
+    }
+}
+
+/// Run until SIGTERM/SIGINT.
+pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Result<(), String> {
+    let engine = Arc::new(load(config_path.as_deref())?);
+    let store = open_store(engine.config())?;
+    let listen = listen.unwrap_or_else(|| engine.config().milter.listen.clone());
+    let listener = bind(&listen).await?;
+    info!(listen = %listen, quarantine = %engine.config().quarantine.path.display(), "schoolgate serving");
+
+    let milter = Milter::new(setup(engine.clone(), store.clone()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    // SIGHUP: reload; a broken file keeps the old configuration.
+    let reloading = milter.clone();
+    let reload_store = store.clone();
+    let reload_path = config_path.clone();
+    let current_engine = Arc::new(std::sync::Mutex::new(engine.clone()));
+    let background_engine = current_engine.clone();
+    tokio::spawn(async move {
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        while hangups.recv().await.is_some() {
+            match load(reload_path.as_deref()) {
+                Ok(new) => {
+                    let new = Arc::new(new);
+                    if let Ok(old) = current_engine.lock() {
+                        if old.config().milter.listen != new.config().milter.listen
+                            || old.config().quarantine.path != new.config().quarantine.path
+                        {
+                            warn!("milter.listen and quarantine.path take effect only after a restart");
+                        }
+                    }
+                    reloading.reload(setup(new.clone(), reload_store.clone()));
+                    if let Ok(mut current) = current_engine.lock() {
+                        *current = new;
+                    }
+                    info!("configuration reloaded");
+                }
+                Err(e) => error!("reload refused, the old configuration stays: {e}"),
+            }
+        }
+    });
+
+    // Notices and retention.
+    let background_store = store.clone();
+    let mut background_stop = stop_rx.clone();
+    let background = tokio::spawn(async move {
+        let mut last_purge = 0i64;
+        loop {
+            let engine = match background_engine.lock() {
+                Ok(engine) => engine.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            };
+            let store = background_store.clone();
+            let now = unix_now();
+            let purge_due = now - last_purge >= 86_400;
+            let work = tokio::task::spawn_blocking(move || {
+                send_due_notices(&*store, &engine, now);
+                if purge_due {
+                    purge(&*store, &engine, now);
+                }
+            });
+            let _ = work.await;
+            if purge_due {
+                last_purge = now;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                _ = background_stop.changed() => break,
+            }
+        }
+    });
+
+    let shutdown = async {
+        let mut terminate = signal(SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = async { match terminate.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        info!("stopping: no new connections; finishing messages in flight");
+    };
+    let result = milter::run(listener, milter, shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = background.await;
+    if let Some(path) = listen.strip_prefix("unix:") {
+        let _ = std::fs::remove_file(path);
+    }
+    info!("stopped");
+    result.map_err(|e| format!("the milter stopped: {e}"))
+}
+
+fn setup(engine: Arc<Engine>, store: Arc<dyn Store>) -> Setup {
+    Setup {
+        engine: engine.clone(),
+        holder: Arc::new(QuarantineHolder { store, engine }),
+    }
+}
+
+fn load(path: Option<&Path>) -> Result<Engine, String> {
+    Engine::load(path).map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+}
+
+/// Send the notices that are due; a failure is retried later with back-off.
+pub fn send_due_notices(store: &dyn Store, engine: &Engine, now: i64) {
+    let notices = match store.due_notices(now, 50) {
+        Ok(notices) => notices,
+        Err(e) => {
+            error!("cannot read the notices owed: {e}");
+            return;
+        }
+    };
+    if notices.is_empty() {
+        return;
+    }
+    let relay = Relay::new(engine.config());
+    let from = engine.config().notices_from();
+    for notice in notices {
+        let message = notify::render(
+            &notify::Notice {
+                kind: "notice",
+                to: notice.to.clone(),
+                subject: notice.subject.clone(),
+                body: notice.body.clone(),
+            },
+            &from,
+            now,
+            &format!("notice-{}-{}@schoolgate", notice.hold_id, notice.id),
+        );
+        match relay.send(&from, std::slice::from_ref(&notice.to), &message) {
+            Ok(_) => {
+                if let Err(e) = store.notice_sent(notice.id, now) {
+                    error!(hold = %notice.hold_id, "notice sent but not recorded: {e}");
+                }
+            }
+            Err(e) => {
+                let retry_at = now + notify::backoff_seconds(notice.attempts + 1);
+                warn!(hold = %notice.hold_id, kind = %notice.kind, "notice not sent, retrying later: {e}");
+                if let Err(e) = store.notice_failed(notice.id, &e.message, retry_at) {
+                    error!(hold = %notice.hold_id, "cannot record the failed notice: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Remove message bodies past retention; metadata and audit entries stay.
+pub fn purge(store: &dyn Store, engine: &Engine, now: i64) {
+    let older_than = now - i64::from(engine.config().quarantine.retention_days) * 86_400;
+    match store.purge(older_than, "retention", now) {
+        Ok(0) => {}
+        Ok(n) => info!(purged = n, "message bodies past retention removed"),
+        Err(e) => error!("retention purge failed: {e}"),
+    }
+}
