@@ -158,6 +158,11 @@ impl Engine {
         policy::decide(&facts, &self.config, &self.pack)
     }
 
+    /// `text` with every personal value replaced by its redacted sample.
+    pub fn mask(&self, text: &str) -> String {
+        self.scanner.mask(text, TextFormat::Plain)
+    }
+
     /// The edits `verdict` asks for on `raw` (the message it was made from):
     /// header edits and a new body for the milter, or a whole message via
     /// [`rewrite::Rewrite::apply`].

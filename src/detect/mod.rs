@@ -299,10 +299,25 @@ impl Scanner {
             }
         }
 
+        let hits = self.values(&context, &candidates);
+
+        let (people_rows, table_of_people) = people_rows(&context, &hits);
+        report.people_rows += people_rows;
+        report.table_of_people |= table_of_people;
+        for hit in &hits {
+            if hit.confidence >= Confidence::Medium {
+                let value = hit.value.as_deref().unwrap_or(&text[hit.start..hit.end]);
+                report.add(hit.kind, hit.confidence, value);
+            }
+        }
+    }
+
+    /// Every value found in the text, judged in its context.
+    fn values(&self, cx: &Context, candidates: &[Candidate]) -> Vec<Hit> {
         let mut hits = Vec::new();
-        for hit in &keyword_hits {
+        for hit in cx.hits {
             if self.keywords.has_tag(hit, Tag::Context(Kind::PersonName))
-                && let Some((start, name)) = labelled_name(text, hit.start, hit.end)
+                && let Some((start, name)) = labelled_name(cx.text, hit.start, hit.end)
             {
                 hits.push(Hit {
                     kind: Kind::PersonName,
@@ -314,20 +329,44 @@ impl Scanner {
             }
         }
         for (index, candidate) in candidates.iter().enumerate() {
-            self.judge(candidate, &candidates, index, &context, &mut hits);
+            self.judge(candidate, candidates, index, cx, &mut hits);
         }
-        self.add_table_cells(&context, &mut hits);
+        self.add_table_cells(cx, &mut hits);
         raise_phones_near_names(&mut hits);
+        hits
+    }
 
-        let (people_rows, table_of_people) = people_rows(&context, &hits);
-        report.people_rows += people_rows;
-        report.table_of_people |= table_of_people;
-        for hit in &hits {
-            if hit.confidence >= Confidence::Medium {
-                let value = hit.value.as_deref().unwrap_or(&text[hit.start..hit.end]);
-                report.add(hit.kind, hit.confidence, value);
+    /// `text` with every personal value the detectors would report replaced
+    /// by its redacted sample, in brackets: how a message's text is shown
+    /// outside the quarantine (`held show`, the review UI).
+    pub fn mask(&self, text: &str, format: TextFormat) -> String {
+        let (candidates, keyword_hits) = self.find(text);
+        let tables = table::find_tables(text, format, &self.headers);
+        let context = Context {
+            text,
+            hits: &keyword_hits,
+            keywords: &self.keywords,
+            tables: &tables,
+        };
+        let mut hits: Vec<Hit> = self
+            .values(&context, &candidates)
+            .into_iter()
+            .filter(|h| h.confidence >= Confidence::Medium && h.kind.is_personal())
+            .collect();
+        hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for hit in hits {
+            if hit.start < at {
+                continue;
             }
+            out.push_str(&text[at..hit.start]);
+            let value = &text[hit.start..hit.end];
+            out.push_str(&format!("[{}: {}]", hit.kind, redact::redact(hit.kind, value)));
+            at = hit.end;
         }
+        out.push_str(&text[at..]);
+        out
     }
 
     /// One pass of the automaton: shape candidates, and term hits sorted by start.

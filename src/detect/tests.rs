@@ -423,3 +423,16 @@ fn windows_never_split_a_character() {
         }
     }
 }
+
+#[test]
+fn mask_hides_every_reported_value() {
+    let scanner = scanner();
+    let text =
+        "Pupil: Jamie Carter\nDOB: 12/03/2015\nUPN B801200005001, NHS number 943 476 5919.\nThe trip is on 12/03/2025.";
+    let masked = scanner.mask(text, TextFormat::Plain);
+    for value in ["Jamie Carter", "12/03/2015", "B801200005001", "943 476 5919"] {
+        assert!(!masked.contains(value), "{value} in {masked}");
+    }
+    assert!(masked.contains("[upn: B801…001]"), "{masked}");
+    assert!(masked.contains("The trip is on 12/03/2025."), "{masked}");
+}
