@@ -14,6 +14,7 @@ pub mod finding;
 pub mod message;
 pub mod policy;
 pub mod protect;
+pub mod quarantine;
 pub mod report;
 pub mod rewrite;
 pub mod rules;
