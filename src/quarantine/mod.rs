@@ -33,6 +33,7 @@
 //!   which [`Store::verify_audit`] reports.
 
 pub mod audit;
+pub mod sqlite;
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,6 +43,7 @@ use serde::Serialize;
 use crate::verdict::Verdict;
 
 pub use audit::{AuditCheck, AuditRecord};
+pub use sqlite::SqliteStore;
 
 /// The actor written in the audit log for what the milter does.
 pub const MILTER_ACTOR: &str = "milter";
