@@ -31,8 +31,12 @@
 //! - **Audit as a hash chain** ([`audit`]): the database refuses updates and
 //!   deletes; an attacker who can edit the file anyway breaks the chain,
 //!   which [`Store::verify_audit`] reports.
+//! - **One test suite.** The behaviour of a store is tested once, against
+//!   the trait (`conformance`, test builds only), and every store runs it.
 
 pub mod audit;
+#[cfg(test)]
+pub(crate) mod conformance;
 pub mod sqlite;
 
 use std::fmt;
