@@ -204,6 +204,7 @@ pub(crate) fn list_filters_and_pages_newest_first(h: &dyn Harness) {
         ..Default::default()
     };
     assert_eq!(ids(rule("personal-data")), vec![c.clone(), a.clone()]);
+    assert_eq!(ids(rule(" Personal-Data")), vec![c.clone(), a.clone()]);
     assert_eq!(ids(rule("disclaimer")), vec![b.clone()]);
     assert!(ids(rule("data")).is_empty(), "a rule id matches whole, not in part");
     assert!(ids(rule("%")).is_empty());

@@ -183,7 +183,7 @@ impl fmt::Debug for HeldMessage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {
     pub status: Option<Status>,
-    /// A rule id that fired (`personal-data`).
+    /// A rule id that fired (`personal-data`; case and surrounding space ignored).
     pub rule: Option<String>,
     /// The envelope sender, compared exactly but without regard to case.
     pub sender: Option<String>,

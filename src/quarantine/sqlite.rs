@@ -651,8 +651,8 @@ impl Store for SqliteStore {
             .query_map(
                 params![
                     filter.status.map(Status::as_str),
-                    filter.rule,
-                    filter.sender,
+                    filter.rule.as_deref().map(|r| r.trim().to_ascii_lowercase()),
+                    filter.sender.as_deref().map(str::trim),
                     filter.since,
                     filter.limit.map_or(-1, i64::from),
                     i64::from(filter.offset)
