@@ -42,6 +42,7 @@ macro_rules! conformance_tests {
             notices_fall_due_are_leased_retried_and_sent,
             a_hold_and_its_notices_are_written_together_or_not_at_all,
             the_audit_log_chains_its_entries,
+            a_hold_under_a_chosen_id_is_refused_if_the_id_is_taken,
         );
     };
     (@each $harness:expr; $($name:ident),* $(,)?) => {
@@ -689,4 +690,50 @@ pub(crate) fn the_audit_log_chains_its_entries(h: &dyn Harness) {
     assert_eq!(store.verify_audit().expect("verify"), AuditCheck::Ok { entries: 4 });
     let json = serde_json::to_string(&log[0]).expect("json");
     assert!(json.contains("\"prev_hash\""), "{json}");
+}
+
+pub(crate) fn a_hold_under_a_chosen_id_is_refused_if_the_id_is_taken(h: &dyn Harness) {
+    let store = h.store();
+    let id = new_id();
+    let notice = |body: String| NewNotice {
+        hold_id: "ignored".into(),
+        kind: "hold".into(),
+        to: "a@school.example".into(),
+        subject: format!("Your message was held ({id})"),
+        body,
+    };
+    let held = store
+        .hold_with_id(
+            &id.to_lowercase(),
+            new_hold("a@school.example", &[RuleId::PersonalData]),
+            vec![notice(format!("Reference {id}."))],
+            T0,
+        )
+        .expect("held");
+    assert_eq!(held, id);
+    let due = store.due_notices(T0, 10).expect("due");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].hold_id, id);
+    assert_eq!(due[0].subject, format!("Your message was held ({id})"));
+
+    let taken = store
+        .hold_with_id(
+            &id,
+            new_hold("b@school.example", &[]),
+            vec![notice("again".into())],
+            T0 + 1,
+        )
+        .expect_err("taken");
+    assert_eq!(taken, StoreError::IdTaken { id: id.clone() });
+    assert_eq!(
+        store.get(&id).expect("get").expect("kept").summary.sender,
+        "a@school.example"
+    );
+    assert_eq!(store.audit_log(None).expect("log").len(), 1, "nothing was written");
+    assert!(store.due_notices(T0 + NOTICE_LEASE_SECONDS, 10).expect("due").len() == 1);
+
+    assert!(matches!(
+        store.hold_with_id("SG-NOPE", new_hold("b@school.example", &[]), vec![], T0 + 2),
+        Err(StoreError::Database(_))
+    ));
 }

@@ -281,6 +281,13 @@ pub trait Store: Send + Sync {
     /// `hold_id` in the notices is ignored (the new id is used).
     fn hold_with_notices(&self, new: NewHold, notices: Vec<NewNotice>, now: i64) -> Result<String, StoreError>;
 
+    /// [`Store::hold_with_notices`] under an id the caller drew with
+    /// [`new_id`], so that the notices' text can quote it. `hold_id` in the
+    /// notices is ignored (`id` is used). An id already taken is
+    /// [`StoreError::IdTaken`] and nothing is written: draw a new id and
+    /// write the notices again (or tempfail, and the relay retries).
+    fn hold_with_id(&self, id: &str, new: NewHold, notices: Vec<NewNotice>, now: i64) -> Result<String, StoreError>;
+
     fn get(&self, id: &str) -> Result<Option<HeldMessage>, StoreError>;
 
     /// Newest first, filtered and paged.
@@ -375,6 +382,10 @@ pub enum StoreError {
     NotReleasing {
         id: String,
     },
+    /// `hold_with_id` with an id that is already in use.
+    IdTaken {
+        id: String,
+    },
     /// `finish_release` with a claim that is no longer current.
     NotYours {
         id: String,
@@ -411,6 +422,7 @@ impl fmt::Display for StoreError {
             StoreError::NotReleasing { id } => {
                 write!(f, "{id} has no release in progress, so there is nothing to resolve")
             }
+            StoreError::IdTaken { id } => write!(f, "the hold id {id} is already taken; a new one must be drawn"),
             StoreError::NotYours { id } => write!(
                 f,
                 "the release of {id} was taken over by someone else before it finished; \
@@ -429,23 +441,33 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// A new hold id, `SG-` and 8 upper-case hex digits (32 bits: stores keep
-/// ids unique with a constraint and draw again on a clash).
-pub fn new_hold_id(seed: &str) -> String {
-    let b = fresh_bytes(seed.as_bytes());
+/// A new hold id, `SG-` and 8 upper-case hex digits. 32 bits: ids are kept
+/// unique by the store's constraint; [`Store::hold`] draws again on a clash,
+/// [`Store::hold_with_id`] reports it.
+pub fn new_id() -> String {
+    let b = fresh_bytes();
     format!("SG-{:02X}{:02X}{:02X}{:02X}", b[0], b[1], b[2], b[3])
 }
 
+/// Whether `id` has the shape of a hold id (`SG-` and 8 upper-case hex digits).
+pub fn is_hold_id(id: &str) -> bool {
+    id.len() == 11
+        && id.starts_with("SG-")
+        && id[3..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+}
+
 /// A claim token: 128 bits as hex.
-pub fn new_claim_token(seed: &str) -> String {
-    audit::hex(&fresh_bytes(seed.as_bytes())[..16])
+pub fn new_claim_token() -> String {
+    audit::hex(&fresh_bytes()[..16])
 }
 
 /// 32 unpredictable bytes: SHA-256 of /dev/urandom's bytes together with
-/// the time, the process id, a counter and `seed`. Without /dev/urandom
-/// the result is still unique within the process and very likely across
-/// processes; the stores' unique constraints catch the rest.
-fn fresh_bytes(seed: &[u8]) -> [u8; 32] {
+/// the time, the process id and a counter. Without /dev/urandom the result
+/// is still unique within the process and very likely across processes;
+/// the stores' unique constraints catch the rest.
+fn fresh_bytes() -> [u8; 32] {
     use sha2::{Digest, Sha256};
     use std::io::Read;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -465,7 +487,6 @@ fn fresh_bytes(seed: &[u8]) -> [u8; 32] {
     h.update(nanos.to_be_bytes());
     h.update(std::process::id().to_be_bytes());
     h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
-    h.update(seed);
     h.finalize().into()
 }
 
@@ -533,14 +554,24 @@ mod tests {
 
     #[test]
     fn new_ids_look_right_and_differ() {
-        let a = new_hold_id("q1");
-        let b = new_hold_id("q1");
+        let a = new_id();
+        let b = new_id();
         assert_ne!(a, b);
-        assert_eq!(a.len(), 11);
-        assert!(a.starts_with("SG-"));
-        assert!(a[3..].chars().all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c)));
+        assert!(is_hold_id(&a), "{a}");
         assert_eq!(normalise_id(&a), a);
-        assert_eq!(new_claim_token("x").len(), 32);
+        assert_eq!(new_claim_token().len(), 32);
+        for not_an_id in [
+            "",
+            "SG-",
+            "SG-7f3a9c2d",
+            "SG-7F3A9C2",
+            "SG-7F3A9C2DD",
+            "XX-7F3A9C2D",
+            "SG-7F3A9C2G",
+        ] {
+            assert!(!is_hold_id(not_an_id), "{not_an_id}");
+        }
+        assert!(is_hold_id("SG-7F3A9C2D"));
     }
 
     #[test]

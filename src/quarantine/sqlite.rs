@@ -35,7 +35,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transac
 use super::audit::{AuditCheck, AuditRecord, ChainVerifier};
 use super::{
     Claim, HeldMessage, HeldSummary, ListFilter, MILTER_ACTOR, NOTICE_KINDS, NOTICE_LEASE_SECONDS, NewHold, NewNotice,
-    Notice, ReleaseOutcome, Status, Store, StoreError, format_utc, new_claim_token, new_hold_id, normalise_id,
+    Notice, ReleaseOutcome, Status, Store, StoreError, format_utc, is_hold_id, new_claim_token, new_id, normalise_id,
 };
 
 /// Marks the file as a schoolgate quarantine ("SGQT").
@@ -223,7 +223,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn next_id(&self, seed: &str) -> String {
+    fn next_id(&self) -> String {
         #[cfg(test)]
         if let Some(id) = self
             .scripted_ids
@@ -233,57 +233,20 @@ impl SqliteStore {
         {
             return id;
         }
-        new_hold_id(seed)
+        new_id()
     }
 
-    /// Insert the held row and its audit entry; the caller commits.
-    fn insert_hold(&self, tx: &Connection, new: &NewHold, now: i64) -> Result<String, StoreError> {
-        let verdict = serde_json::to_string(&new.verdict)
-            .map_err(|e| StoreError::Database(format!("the verdict could not be written as JSON: {e}")))?;
-        let recipients = serde_json::to_string(&new.recipients)
-            .map_err(|e| StoreError::Database(format!("the recipients could not be written as JSON: {e}")))?;
-        let mut rules: Vec<&str> = Vec::new();
-        for fired in &new.verdict.rules {
-            if !rules.contains(&fired.rule.as_str()) {
-                rules.push(fired.rule.as_str());
-            }
-        }
-        let rules_column = format!(",{},", rules.join(","));
-        let action = new.verdict.action.as_str();
-        let seed = new.queue_id.as_deref().unwrap_or_default();
+    /// Hold under a fresh id, drawing again on a clash; the caller commits.
+    fn insert_hold(
+        &self,
+        tx: &Connection,
+        new: &NewHold,
+        notices: &[NewNotice],
+        now: i64,
+    ) -> Result<String, StoreError> {
         for _ in 0..ID_ATTEMPTS {
-            let id = self.next_id(seed);
-            let inserted = tx.execute(
-                "INSERT INTO held (id, status, queue_id, sender, recipients, auth_user, message, message_bytes, \
-                 verdict, action, rules, held_at) VALUES (?1, 'held', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-                 ON CONFLICT (id) DO NOTHING",
-                params![
-                    id,
-                    new.queue_id,
-                    new.sender,
-                    recipients,
-                    new.auth_user,
-                    new.message,
-                    new.message.len() as i64,
-                    verdict,
-                    action,
-                    rules_column,
-                    now
-                ],
-            )?;
-            if inserted == 1 {
-                let detail = format!(
-                    "held: action {action}; rules {}; {} envelope recipient(s); {} bytes; queue id {}",
-                    if rules.is_empty() {
-                        "none".to_string()
-                    } else {
-                        rules.join(", ")
-                    },
-                    new.recipients.len(),
-                    new.message.len(),
-                    new.queue_id.as_deref().unwrap_or("unknown"),
-                );
-                append_audit(tx, MILTER_ACTOR, "hold", Some(&id), &detail, now)?;
+            let id = self.next_id();
+            if insert_hold_as(tx, &id, new, notices, now)? {
                 return Ok(id);
             }
         }
@@ -291,6 +254,66 @@ impl SqliteStore {
             "no unused hold id was found in {ID_ATTEMPTS} draws"
         )))
     }
+}
+
+/// Insert the held row, its audit entry and its notices under `id`; false
+/// (and nothing written) if `id` is taken. The caller commits.
+fn insert_hold_as(
+    tx: &Connection,
+    id: &str,
+    new: &NewHold,
+    notices: &[NewNotice],
+    now: i64,
+) -> Result<bool, StoreError> {
+    let verdict = serde_json::to_string(&new.verdict)
+        .map_err(|e| StoreError::Database(format!("the verdict could not be written as JSON: {e}")))?;
+    let recipients = serde_json::to_string(&new.recipients)
+        .map_err(|e| StoreError::Database(format!("the recipients could not be written as JSON: {e}")))?;
+    let mut rules: Vec<&str> = Vec::new();
+    for fired in &new.verdict.rules {
+        if !rules.contains(&fired.rule.as_str()) {
+            rules.push(fired.rule.as_str());
+        }
+    }
+    let rules_column = format!(",{},", rules.join(","));
+    let action = new.verdict.action.as_str();
+    let inserted = tx.execute(
+        "INSERT INTO held (id, status, queue_id, sender, recipients, auth_user, message, message_bytes, \
+         verdict, action, rules, held_at) VALUES (?1, 'held', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         ON CONFLICT (id) DO NOTHING",
+        params![
+            id,
+            new.queue_id,
+            new.sender,
+            recipients,
+            new.auth_user,
+            new.message,
+            new.message.len() as i64,
+            verdict,
+            action,
+            rules_column,
+            now
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let detail = format!(
+        "held: action {action}; rules {}; {} envelope recipient(s); {} bytes; queue id {}",
+        if rules.is_empty() {
+            "none".to_string()
+        } else {
+            rules.join(", ")
+        },
+        new.recipients.len(),
+        new.message.len(),
+        new.queue_id.as_deref().unwrap_or("unknown"),
+    );
+    append_audit(tx, MILTER_ACTOR, "hold", Some(id), &detail, now)?;
+    for notice in notices {
+        insert_notice(tx, notice, id, now)?;
+    }
+    Ok(true)
 }
 
 /// Apply the migrations this file lacks; refuse files we did not write or
@@ -597,16 +620,23 @@ fn notice_state(tx: &Connection, id: i64) -> Result<Option<Option<i64>>, StoreEr
 
 impl Store for SqliteStore {
     fn hold(&self, new: NewHold, now: i64) -> Result<String, StoreError> {
-        self.write(|tx| self.insert_hold(tx, &new, now))
+        self.write(|tx| self.insert_hold(tx, &new, &[], now))
     }
 
     fn hold_with_notices(&self, new: NewHold, notices: Vec<NewNotice>, now: i64) -> Result<String, StoreError> {
-        self.write(|tx| {
-            let id = self.insert_hold(tx, &new, now)?;
-            for notice in &notices {
-                insert_notice(tx, notice, &id, now)?;
-            }
-            Ok(id)
+        self.write(|tx| self.insert_hold(tx, &new, &notices, now))
+    }
+
+    fn hold_with_id(&self, id: &str, new: NewHold, notices: Vec<NewNotice>, now: i64) -> Result<String, StoreError> {
+        let id = normalise_id(id);
+        if !is_hold_id(&id) {
+            return Err(StoreError::Database(format!(
+                "{id:?} is not a hold id (SG- and 8 hex digits)"
+            )));
+        }
+        self.write(|tx| match insert_hold_as(tx, &id, &new, &notices, now)? {
+            true => Ok(id.clone()),
+            false => Err(StoreError::IdTaken { id: id.clone() }),
         })
     }
 
@@ -672,7 +702,7 @@ impl Store for SqliteStore {
             if state.status != Status::Held || state.purged {
                 return Err(not_held(&id, &state));
             }
-            let token = new_claim_token(&id);
+            let token = new_claim_token();
             let claimed = tx.execute(
                 "UPDATE held SET status = 'releasing', release_claimed_by = ?2, release_claimed_at = ?3, \
                  release_claim_token = ?4, note = ?5, release_error = NULL \
