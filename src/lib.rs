@@ -16,6 +16,7 @@ pub mod milter;
 pub mod notify;
 pub mod policy;
 pub mod protect;
+pub mod quarantine;
 pub mod report;
 pub mod rewrite;
 pub mod rules;
