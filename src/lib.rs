@@ -17,9 +17,12 @@ pub mod notify;
 pub mod policy;
 pub mod protect;
 pub mod quarantine;
+pub mod release;
 pub mod report;
+pub mod review_text;
 pub mod rewrite;
 pub mod rules;
+pub mod serve;
 pub mod verdict;
 
 use std::collections::BTreeMap;

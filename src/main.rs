@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use schoolgate::{ConfigError, Engine, Envelope, RulePack, config, report};
+use schoolgate::quarantine::{AuditCheck, ListFilter, Status};
+use schoolgate::{ConfigError, Engine, Envelope, RulePack, config, release, report, serve};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +48,79 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Run the milter (Postfix smtpd_milters / Sendmail INPUT_MAIL_FILTER)
+    Serve {
+        /// inet:HOST:PORT or unix:PATH [default: milter.listen]
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Held mail: list, show, release, reject, purge
+    Held {
+        #[command(subcommand)]
+        command: HeldCommand,
+    },
+    /// The audit log: every hold, view, release, reject and purge
+    Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
+        /// Entries at or after this date (YYYY-MM-DD)
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum HeldCommand {
+    /// Held messages, newest first
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        rule: Option<String>,
+        #[arg(long)]
+        sender: Option<String>,
+        /// Held at or after this date (YYYY-MM-DD)
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// One held message: envelope, headers, redacted findings, its text shown safely
+    Show { id: String },
+    /// Send a held message on, with its rewrites (Bcc, disclaimer) applied
+    Release {
+        id: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Never send a held message; the sender is told, with the note
+    Reject {
+        id: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Settle a release whose outcome is unknown (check the relay's log first)
+    Resolve {
+        id: String,
+        /// The relay's log shows the message was accepted
+        #[arg(long, conflicts_with = "not_delivered")]
+        delivered: bool,
+        /// The relay never accepted it: back to held
+        #[arg(long)]
+        not_delivered: bool,
+        #[arg(long)]
+        note: String,
+    },
+    /// Remove message bodies past quarantine.retention_days (metadata and audit stay)
+    Purge,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain: a changed or removed entry is reported
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +176,14 @@ fn run(cli: Cli) -> Result<u8, String> {
             }
             Ok(verdict.action.exit_code())
         }
+        Command::Serve { listen } => {
+            init_logging();
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+            runtime.block_on(serve::serve(config_path(cli.config.as_deref()), listen))?;
+            Ok(0)
+        }
+        Command::Held { command } => held(cli.config.as_deref(), command),
+        Command::Audit { command, since, format } => audit(cli.config.as_deref(), command, since, format),
         Command::Rules {
             command: RulesCommand::Check { dir },
         } => {
@@ -150,5 +232,179 @@ fn read_message(file: &str) -> Result<Vec<u8>, String> {
         Ok(raw)
     } else {
         std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))
+    }
+}
+
+/// The actor recorded in the audit log for CLI decisions: the login name.
+fn actor() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .or_else(|_| std::env::var("LOGNAME"))
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|_| "cli".to_string())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `YYYY-MM-DD` → unix seconds at 00:00 UTC.
+fn parse_date(text: &str) -> Result<i64, String> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(format!("{text:?} is not a date like 2026-11-23"));
+    };
+    let (y, m, d): (i64, i64, i64) = match (y.parse(), m.parse(), d.parse()) {
+        (Ok(y), Ok(m), Ok(d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => (y, m, d),
+        _ => return Err(format!("{text:?} is not a date like 2026-11-23")),
+    };
+    // Days from civil (Howard Hinnant).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+fn held(config: Option<&Path>, command: HeldCommand) -> Result<u8, String> {
+    let engine = load_engine(config)?;
+    let store = serve::open_store(engine.config())?;
+    let now = serve::unix_now();
+    match command {
+        HeldCommand::List {
+            status,
+            rule,
+            sender,
+            since,
+            format,
+        } => {
+            let filter = ListFilter {
+                status: status.as_deref().map(str::parse::<Status>).transpose()?,
+                rule,
+                sender,
+                since: since.as_deref().map(parse_date).transpose()?,
+                limit: None,
+                offset: 0,
+            };
+            let rows = store.list(&filter).map_err(|e| e.to_string())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?),
+                Format::Text => {
+                    if rows.is_empty() {
+                        println!("nothing held matches");
+                    }
+                    for row in rows {
+                        println!(
+                            "{}  {:<9}  {}  {} -> {}  [{}]{}",
+                            row.id,
+                            row.status.as_str(),
+                            schoolgate::quarantine::format_utc(row.held_at),
+                            if row.sender.is_empty() { "<>" } else { &row.sender },
+                            row.recipients.join(", "),
+                            row.rules.join(", "),
+                            row.release_error
+                                .map(|e| format!("  last release refused: {e}"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
+        HeldCommand::Show { id } => {
+            let held = store
+                .get(&id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no held message {id}"))?;
+            store
+                .record_view(&held.summary.id, &actor(), now)
+                .map_err(|e| e.to_string())?;
+            print!("{}", schoolgate::review_text::show(&engine, &held));
+            Ok(0)
+        }
+        HeldCommand::Release { id, note } => {
+            let reply = release::release(&*store, &engine, &id, &actor(), &note, now).map_err(|e| e.to_string())?;
+            println!("released {id}: the relay answered {reply}");
+            Ok(0)
+        }
+        HeldCommand::Reject { id, note } => {
+            release::reject(&*store, &engine, &id, &actor(), &note, now).map_err(|e| e.to_string())?;
+            serve::send_due_notices(&*store, &engine, now);
+            println!("rejected {id}; the sender is told");
+            Ok(0)
+        }
+        HeldCommand::Resolve {
+            id,
+            delivered,
+            not_delivered,
+            note,
+        } => {
+            if delivered == not_delivered {
+                return Err("say --delivered or --not-delivered, after checking the relay's log".into());
+            }
+            store
+                .resolve_unknown_release(&id, &actor(), delivered, Some(&note), now)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{id}: {}",
+                if delivered {
+                    "recorded as released"
+                } else {
+                    "back to held"
+                }
+            );
+            Ok(0)
+        }
+        HeldCommand::Purge => {
+            let older_than = now - i64::from(engine.config().quarantine.retention_days) * 86_400;
+            let n = store.purge(older_than, &actor(), now).map_err(|e| e.to_string())?;
+            println!(
+                "purged {n} message bodies older than {} days",
+                engine.config().quarantine.retention_days
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn audit(
+    config: Option<&Path>,
+    command: Option<AuditCommand>,
+    since: Option<String>,
+    format: Format,
+) -> Result<u8, String> {
+    let engine = load_engine(config)?;
+    let store = serve::open_store(engine.config())?;
+    match command {
+        Some(AuditCommand::Verify) => match store.verify_audit().map_err(|e| e.to_string())? {
+            AuditCheck::Ok { entries } => {
+                println!("the audit log is intact ({entries} entries)");
+                Ok(0)
+            }
+            AuditCheck::Broken { seq, reason } => Err(format!("the audit log is broken at entry {seq}: {reason}")),
+        },
+        None => {
+            let since = since.as_deref().map(parse_date).transpose()?;
+            for record in store.audit_log(since).map_err(|e| e.to_string())? {
+                match format {
+                    Format::Json => println!("{}", serde_json::to_string(&record).map_err(|e| e.to_string())?),
+                    Format::Text => println!(
+                        "{:>6}  {}  {:<16} {:<16} {}  {}",
+                        record.seq,
+                        schoolgate::quarantine::format_utc(record.at),
+                        record.actor,
+                        record.action,
+                        record.hold_id.as_deref().unwrap_or("-"),
+                        record.detail
+                    ),
+                }
+            }
+            Ok(0)
+        }
     }
 }

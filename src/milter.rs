@@ -49,7 +49,7 @@ pub trait Holder: Send + Sync {
 
 /// What the milter runs with; swapped whole on reload.
 pub struct Setup {
-    pub engine: Engine,
+    pub engine: Arc<Engine>,
     pub holder: Arc<dyn Holder>,
 }
 

@@ -26,7 +26,9 @@ use crate::{Engine, config::Config};
 
 /// Seconds since the epoch, now.
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Open the quarantine a configuration names.
@@ -72,7 +74,9 @@ impl Holder for QuarantineHolder {
             message: mail.message,
             verdict: mail.verdict,
         };
-        self.store.hold_with_id(&id, new, notices, now).map_err(|e| e.to_string())
+        self.store
+            .hold_with_id(&id, new, notices, now)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -118,17 +122,18 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
     let current_engine = Arc::new(std::sync::Mutex::new(engine.clone()));
     let background_engine = current_engine.clone();
     tokio::spawn(async move {
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            return;
+        };
         while hangups.recv().await.is_some() {
             match load(reload_path.as_deref()) {
                 Ok(new) => {
                     let new = Arc::new(new);
-                    if let Ok(old) = current_engine.lock() {
-                        if old.config().milter.listen != new.config().milter.listen
-                            || old.config().quarantine.path != new.config().quarantine.path
-                        {
-                            warn!("milter.listen and quarantine.path take effect only after a restart");
-                        }
+                    if let Ok(old) = current_engine.lock()
+                        && (old.config().milter.listen != new.config().milter.listen
+                            || old.config().quarantine.path != new.config().quarantine.path)
+                    {
+                        warn!("milter.listen and quarantine.path take effect only after a restart");
                     }
                     reloading.reload(setup(new.clone(), reload_store.clone()));
                     if let Ok(mut current) = current_engine.lock() {

@@ -54,7 +54,7 @@ impl Drop for Running {
 async fn start(holder: MemoryHolder) -> Running {
     let holder = Arc::new(holder);
     let milter = Milter::new(Setup {
-        engine: common::engine(),
+        engine: Arc::new(common::engine()),
         holder: holder.clone(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -4,6 +4,8 @@
 // Each test file uses its own subset of these.
 #![allow(dead_code)]
 
+pub mod sink;
+
 use std::path::{Path, PathBuf};
 
 use schoolgate::{Engine, RulePack, config::Config};
