@@ -1,0 +1,247 @@
+//! `schoolgate serve` as a process: holds reach the SQLite quarantine, a
+//! SIGHUP with a broken configuration keeps the old one, SIGTERM exits
+//! cleanly, and a SIGKILL in the middle of a burst of holds loses nothing:
+//! every message the milter answered "discard" is in the store, every other
+//! one was never accepted (the client still has it).
+
+mod common;
+
+use std::ffi::CString;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use indymilter_test::{Status, TestConnection};
+use schoolgate::rewrite::headers::{HeaderBlock, milter_value};
+
+struct Serve {
+    child: Child,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    port: u16,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_schoolgate"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("schoolgate runs")
+    }
+}
+
+fn config_text(port: u16, dir: &Path, extra: &str) -> String {
+    let fixture = std::fs::read_to_string(common::fixtures().join("schoolgate.toml")).expect("fixture config");
+    format!(
+        "{fixture}\n[milter]\nlisten = \"inet:127.0.0.1:{port}\"\n[quarantine]\npath = \"{}\"\n[relay]\nreinject = \"127.0.0.1:1\"\n{extra}",
+        dir.join("q.sqlite").display()
+    )
+}
+
+fn start() -> Serve {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let config = dir.path().join("schoolgate.toml");
+    std::fs::write(&config, config_text(port, dir.path(), "")).expect("write config");
+    let child = Command::new(env!("CARGO_BIN_EXE_schoolgate"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("serve.log")).expect("log"))
+        .spawn()
+        .expect("serve starts");
+    let serve = Serve {
+        child,
+        dir,
+        config,
+        port,
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not start: {}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    serve
+}
+
+/// A message that is held: a UPN to a parent, numbered so each can be found again.
+fn risky(n: usize) -> Vec<u8> {
+    format!(
+        "From: s.jenkins@oakfield.sch.uk\r\nTo: parent@gmail.com\r\nSubject: Details\r\nMessage-ID: <burst-{n}@oakfield.sch.uk>\r\n\r\nUPN B801200005001\r\n"
+    )
+    .into_bytes()
+}
+
+async fn send(port: u16, raw: &[u8]) -> Result<Status, String> {
+    let mut conn = TestConnection::configure()
+        .exact_leading_space(true)
+        .open_tcp(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.connect("client", [127, 0, 0, 1])
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.mail(["<s.jenkins@oakfield.sch.uk>"])
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.rcpt(["<parent@gmail.com>"]).await.map_err(|e| e.to_string())?;
+    conn.data().await.map_err(|e| e.to_string())?;
+    let block = HeaderBlock::parse(raw);
+    for field in &block.fields {
+        let value = CString::new(milter_value(field.value)).map_err(|e| e.to_string())?;
+        conn.header(field.name, value).await.map_err(|e| e.to_string())?;
+    }
+    conn.eoh().await.map_err(|e| e.to_string())?;
+    conn.body(raw[block.body_start..].to_vec())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (_, status) = conn.eom().await.map_err(|e| e.to_string())?;
+    Ok(status)
+}
+
+fn held_message_ids(serve: &Serve) -> Vec<String> {
+    let list = serve.cli(&["held", "list", "--format", "json"]);
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    rows.as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_reach_the_quarantine_and_signals_behave() {
+    let serve = start();
+    assert_eq!(send(serve.port, &risky(1)).await, Ok(Status::Discard));
+    assert_eq!(held_message_ids(&serve).len(), 1);
+
+    // A broken configuration on SIGHUP is refused; the old one keeps serving.
+    std::fs::write(&serve.config, "[organisation]\ninternal_domains = [\"not a domain\"]\n").expect("break config");
+    serve.signal("HUP");
+    let start = Instant::now();
+    while !serve.log().contains("reload refused") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no reload message: {}",
+            serve.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        serve.log().contains("schoolgate.toml:2"),
+        "file and line: {}",
+        serve.log()
+    );
+    assert_eq!(send(serve.port, &risky(2)).await, Ok(Status::Discard));
+
+    // A good configuration on SIGHUP takes effect: monitor mode lets the message through.
+    let monitored = config_text(serve.port, serve.dir.path(), "").replace("mode = \"enforce\"", "mode = \"monitor\"");
+    std::fs::write(&serve.config, monitored).expect("fix config");
+    serve.signal("HUP");
+    let start = Instant::now();
+    while !serve.log().contains("configuration reloaded") {
+        assert!(start.elapsed() < Duration::from_secs(10), "no reload: {}", serve.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(send(serve.port, &risky(3)).await, Ok(Status::Continue));
+
+    // SIGTERM: a clean exit.
+    serve.signal("TERM");
+    let mut serve = serve;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = serve.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not stop: {}",
+            serve.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}: {}", serve.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_a_burst_of_holds_loses_nothing() {
+    let mut serve = start();
+    let port = serve.port;
+    let total = 60;
+    let mut tasks = Vec::new();
+    for n in 0..total {
+        tasks.push(tokio::spawn(async move { (n, send(port, &risky(n)).await) }));
+        if n == total / 3 {
+            // Kill mid-burst, while messages are in flight.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let _ = serve.child.kill();
+        }
+    }
+    let mut discarded = Vec::new();
+    for task in tasks {
+        let (n, outcome) = task.await.expect("task");
+        if outcome == Ok(Status::Discard) {
+            discarded.push(n);
+        }
+        // Anything else (tempfail, a dropped connection, connection refused)
+        // means the milter never said discard: the MTA keeps the message.
+    }
+    let _ = serve.child.wait();
+    eprintln!(
+        "{} of {total} messages were discarded (held) before the kill",
+        discarded.len()
+    );
+    // Every message answered "discard" is in the quarantine, whole.
+    let ids = held_message_ids(&serve);
+    let mut stored = Vec::new();
+    for id in &ids {
+        let show = serve.cli(&["held", "show", id]);
+        let text = String::from_utf8_lossy(&show.stdout).to_string();
+        let n = text
+            .split("burst-")
+            .nth(1)
+            .and_then(|rest| rest.split('@').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("{id} shows no message id: {text}"));
+        stored.push(n);
+    }
+    for n in &discarded {
+        assert!(
+            stored.contains(n),
+            "message {n} was discarded but is not in the quarantine"
+        );
+    }
+    assert!(!discarded.is_empty(), "some holds finished before the kill");
+}
