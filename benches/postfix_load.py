@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Load test: Postfix on loopback with and without `schoolgate serve`.
+
+Sends the same typical 30 KB message (fixtures/messages/outlook-typical-30kb.eml,
+which schoolgate rewrites with a disclaimer) through Postfix with C concurrent
+SMTP clients, N messages per run, once with the milter and once without, in
+the same run, and prints messages per second and the latency of each
+message (MAIL FROM to the reply to end of DATA): median and p99. The
+"added latency" is the difference between the two runs.
+
+Needs root, Debian's postfix, and a release build:
+    cargo build --release && sudo python3 benches/postfix_load.py [N] [C]
+It changes /etc/postfix (like the end-to-end test) and stops Postfix after.
+"""
+import os
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMTPD_PORT = 2525
+# An external recipient: the typical message is rewritten (disclaimer). Set
+# SCHOOLGATE_LOAD_RCPT to an internal address to measure an approved message.
+RECIPIENT = os.environ.get("SCHOOLGATE_LOAD_RCPT", "parent@gmail.com")
+MESSAGE = open(os.path.join(ROOT, "fixtures/messages/outlook-typical-30kb.eml"), "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def postconf(*settings):
+    subprocess.run(["postconf", "-e", *settings], check=True)
+
+
+def run_load(n, concurrency):
+    latencies = []
+    lock = threading.Lock()
+    counter = iter(range(n))
+
+    def worker():
+        client = smtplib.SMTP("127.0.0.1", SMTPD_PORT, timeout=60)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            start = time.perf_counter()
+            client.sendmail("s.jenkins@oakfield.sch.uk", [RECIPIENT], MESSAGE)
+            elapsed = time.perf_counter() - start
+            with lock:
+                latencies.append(elapsed)
+        client.quit()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "rate": n / total,
+        "median_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+    }
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
+    concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    binary = os.path.join(ROOT, "target/release/schoolgate")
+    if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix") or not os.path.exists(binary):
+        sys.exit("needs root, postfix, and `cargo build --release`")
+    sink_port = free_port()
+    milter_port = free_port()
+    sink = subprocess.Popen(["smtp-sink", "-u", "root", "-c", f"127.0.0.1:{sink_port}", "1000"], stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = os.path.join(tmp, "schoolgate.toml")
+        with open(os.path.join(ROOT, "fixtures/schoolgate.toml")) as f:
+            base = f.read()
+        with open(config, "w") as f:
+            f.write(base + f'\n[milter]\nlisten = "inet:127.0.0.1:{milter_port}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
+        serve = subprocess.Popen([binary, "--config", config, "serve"], stderr=subprocess.DEVNULL)
+        try:
+            assert wait_port(milter_port), "milter did not start"
+            postconf(
+                "inet_interfaces = loopback-only", "mydestination =", "default_transport = smtp",
+                "relay_transport = relay", f"relayhost = [127.0.0.1]:{sink_port}", "mynetworks = 127.0.0.0/8",
+                f"smtpd_milters = inet:127.0.0.1:{milter_port}", "milter_default_action = tempfail",
+                "milter_protocol = 6", "smtp_tls_security_level = none", "smtpd_tls_security_level = none",
+                "maillog_file = /var/log/postfix-schoolgate-load.log",
+            )
+            subprocess.run(["postconf", "-M", f"127.0.0.1:{SMTPD_PORT}/inet=127.0.0.1:{SMTPD_PORT} inet n - n - - smtpd"], check=True)
+            subprocess.run(["postfix", "stop"], stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            subprocess.run(["postfix", "start"], check=True, stderr=subprocess.DEVNULL)
+            assert wait_port(SMTPD_PORT), "postfix did not start"
+            run_load(min(50, n), concurrency)  # warm up
+            with_milter = run_load(n, concurrency)
+            postconf("smtpd_milters =")
+            subprocess.run(["postfix", "reload"], check=True, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+            without = run_load(n, concurrency)
+        finally:
+            serve.terminate()
+            serve.wait()
+            subprocess.run(["postfix", "stop"], stderr=subprocess.DEVNULL)
+            sink.terminate()
+    print(f"{n} messages of {len(MESSAGE)} bytes, {concurrency} concurrent clients")
+    print(f"{'':16}{'msg/s':>10}{'median ms':>12}{'p99 ms':>10}")
+    for name, r in (("with milter", with_milter), ("without", without)):
+        print(f"{name:16}{r['rate']:>10.1f}{r['median_ms']:>12.2f}{r['p99_ms']:>10.2f}")
+    cost = 100 * (1 - with_milter["rate"] / without["rate"])
+    print(f"throughput cost of the milter: {cost:.1f} %")
+    print(f"added latency: median {with_milter['median_ms'] - without['median_ms']:.2f} ms, "
+          f"p99 {with_milter['p99_ms'] - without['p99_ms']:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
