@@ -99,6 +99,49 @@ pub fn hold_notices(facts: &HoldFacts, config: &Config, pack: &RulePack) -> Vec<
     notices
 }
 
+/// The DPO's daily digest: every message held in the last day, by reference.
+pub fn digest_notice(dpo: &str, held: &[crate::quarantine::HeldSummary], now: i64) -> Notice {
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "{} held in the 24 hours to {}.\n",
+        recipients_phrase(held.len()).replace("recipient", "message"),
+        utc(now)
+    );
+    let mut per_rule: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for h in held {
+        for rule in &h.rules {
+            *per_rule.entry(rule.as_str()).or_default() += 1;
+        }
+    }
+    for (rule, n) in &per_rule {
+        let _ = writeln!(body, "  {rule}: {n}");
+    }
+    let _ = writeln!(body);
+    for h in held {
+        let _ = writeln!(
+            body,
+            "{}  {}  {}  from {} to {}  [{}]",
+            h.id,
+            h.status.as_str(),
+            utc(h.held_at),
+            if h.sender.is_empty() { "<>" } else { &h.sender },
+            recipients_phrase(h.recipients.len()),
+            h.rules.join(", ")
+        );
+    }
+    let _ = writeln!(body, "\nReview them with `schoolgate held list --status held`.");
+    Notice {
+        kind: "digest",
+        to: dpo.to_string(),
+        subject: format!(
+            "schoolgate: {} held for review",
+            recipients_phrase(held.len()).replace("recipient", "message")
+        ),
+        body,
+    }
+}
+
 /// The notice a rejection sends to the sender, with the DPO's note.
 pub fn reject_notice(id: &str, sender: &str, note: &str) -> Notice {
     Notice {

@@ -211,6 +211,7 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
     let mut background_stop = stop_rx.clone();
     let background = tokio::spawn(async move {
         let mut last_purge = 0i64;
+        let mut last_digest_day = unix_now() / 86_400;
         loop {
             let engine = match background_engine.lock() {
                 Ok(engine) => engine.clone(),
@@ -219,13 +220,19 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
             let store = background_store.clone();
             let now = unix_now();
             let purge_due = now - last_purge >= 86_400;
+            let digest_due = now / 86_400 > last_digest_day && now % 86_400 >= DIGEST_HOUR * 3600;
             let work = tokio::task::spawn_blocking(move || {
                 send_due_notices(&*store, &engine, now);
                 if purge_due {
                     purge(&*store, &engine, now);
                 }
+                !digest_due || send_digest(&*store, &engine, now)
             });
-            let _ = work.await;
+            if let Ok(true) = work.await
+                && digest_due
+            {
+                last_digest_day = now / 86_400;
+            }
             if purge_due {
                 last_purge = now;
             }
@@ -304,6 +311,47 @@ pub fn send_due_notices(store: &dyn Store, engine: &Engine, now: i64) {
                     error!(hold = %notice.hold_id, "cannot record the failed notice: {e}");
                 }
             }
+        }
+    }
+}
+
+/// The daily digest goes out at this hour (UTC), the first loop after it.
+const DIGEST_HOUR: i64 = 7;
+
+/// With `notices.digest = "daily"`, send the DPO the holds of the last day;
+/// false when it could not be sent (tried again on the next loop).
+pub fn send_digest(store: &dyn Store, engine: &Engine, now: i64) -> bool {
+    let config = engine.config();
+    let Some(dpo) = config
+        .notices
+        .dpo
+        .as_deref()
+        .filter(|_| config.notices.digest == crate::config::Digest::Daily)
+    else {
+        return true;
+    };
+    let filter = crate::quarantine::ListFilter {
+        since: Some(now - 86_400),
+        ..Default::default()
+    };
+    let held = match store.list(&filter) {
+        Ok(held) => held,
+        Err(e) => {
+            error!("cannot read the holds for the digest: {e}");
+            return false;
+        }
+    };
+    if held.is_empty() {
+        return true;
+    }
+    let notice = notify::digest_notice(dpo, &held, now);
+    let from = config.notices_from();
+    let message = notify::render(&notice, &from, now, &format!("digest-{}@schoolgate", now / 86_400));
+    match Relay::new(config).send(&from, &[dpo.to_string()], &message) {
+        Ok(_) => true,
+        Err(e) => {
+            warn!("the DPO's digest was not sent, retrying: {e}");
+            false
         }
     }
 }

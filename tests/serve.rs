@@ -249,3 +249,44 @@ async fn a_kill_during_a_burst_of_holds_loses_nothing() {
     }
     assert!(!discarded.is_empty(), "some holds finished before the kill");
 }
+
+/// `notices.digest = "daily"`: the DPO gets one message listing the day's holds, by reference only.
+#[test]
+fn the_daily_digest_lists_the_days_holds() {
+    use schoolgate::quarantine::{NewHold, Store, sqlite::SqliteStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = common::sink::Sink::start(0);
+    let fixture = std::fs::read_to_string(common::fixtures().join("schoolgate.toml")).expect("fixture config");
+    let config = schoolgate::config::Config::parse(
+        "digest.toml",
+        &format!(
+            "{fixture}\n[relay]\nreinject = \"127.0.0.1:{}\"\n[notices]\ndpo = \"dpo@oakfield.sch.uk\"\ndigest = \"daily\"\n",
+            sink.port
+        ),
+    )
+    .expect("valid");
+    let engine = schoolgate::Engine::new(config, schoolgate::RulePack::builtin());
+    let store = SqliteStore::open(&dir.path().join("q.sqlite")).expect("store");
+    let now = 1_795_426_860;
+    for n in 0..3 {
+        let raw = risky(n);
+        let verdict = engine.inspect(&raw, &schoolgate::Envelope::default());
+        let new = NewHold {
+            queue_id: None,
+            sender: "s.jenkins@oakfield.sch.uk".into(),
+            recipients: vec!["parent@gmail.com".into()],
+            auth_user: None,
+            message: raw,
+            verdict,
+        };
+        store.hold(new, now - 3600).expect("held");
+    }
+    assert!(schoolgate::serve::send_digest(&store, &engine, now));
+    let delivered = sink.wait_for(Duration::from_secs(10), |m| !m.is_empty());
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].recipients, ["dpo@oakfield.sch.uk"]);
+    let text = String::from_utf8_lossy(&delivered[0].message).to_string();
+    assert!(text.contains("3 messages held"), "{text}");
+    assert!(text.contains("personal-data: 3"), "{text}");
+    assert!(!text.contains("B801200005001"), "{text}");
+}
