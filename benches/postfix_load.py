@@ -99,7 +99,7 @@ def main():
         with open(os.path.join(ROOT, "fixtures/schoolgate.toml")) as f:
             base = f.read()
         with open(config, "w") as f:
-            f.write(base + f'\n[milter]\nlisten = "inet:127.0.0.1:{milter_port}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
+            f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "inet:127.0.0.1:{milter_port}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
         serve = subprocess.Popen([binary, "--config", config, "serve"], stderr=subprocess.DEVNULL)
         try:
             assert wait_port(milter_port), "milter did not start"

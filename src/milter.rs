@@ -57,6 +57,8 @@ pub struct Setup {
 pub struct Milter {
     setup: RwLock<Arc<Setup>>,
     workers: Arc<Semaphore>,
+    /// Replaces `milter.timeout_seconds` (tests use a budget too short to meet).
+    budget: Option<Duration>,
 }
 
 impl Milter {
@@ -65,6 +67,17 @@ impl Milter {
         Arc::new(Milter {
             setup: RwLock::new(Arc::new(setup)),
             workers: Arc::new(Semaphore::new(workers)),
+            budget: None,
+        })
+    }
+
+    /// A milter whose per-message time budget is `budget`, whatever the configuration says.
+    pub fn with_budget(setup: Setup, budget: Duration) -> Arc<Milter> {
+        let workers = setup.engine.config().milter.workers;
+        Arc::new(Milter {
+            setup: RwLock::new(Arc::new(setup)),
+            workers: Arc::new(Semaphore::new(workers)),
+            budget: Some(budget),
         })
     }
 
@@ -168,7 +181,9 @@ impl Milter {
             sender: Some(transaction.sender.clone()),
             recipients: transaction.recipients.clone(),
         };
-        let budget = Duration::from_secs(config.milter.timeout_seconds);
+        let budget = self
+            .budget
+            .unwrap_or(Duration::from_secs(config.milter.timeout_seconds));
         let Ok(permit) = self.workers.clone().acquire_owned().await else {
             return failure("the worker pool is closed");
         };
@@ -181,6 +196,9 @@ impl Milter {
             message: raw,
             verdict: placeholder_verdict(),
         };
+        // Kept only when an over-budget scan is to be held (`unscannable = "hold"`).
+        let fallback = (setup.engine.config().rule_action(crate::RuleId::Unscannable) == Some(crate::RuleAction::Hold))
+            .then(|| held.clone());
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             decide(&work_setup, held)
@@ -192,14 +210,24 @@ impl Milter {
             }
             Ok(Err(_)) => return failure("the scan was cancelled"),
             Err(_) => {
-                // Over budget: the unscannable rule says what happens.
+                // Over budget: the unscannable rule says what happens — warn
+                // lets it through; hold keeps it, unscanned, for the DPO.
                 warn!(
                     queue_id = queue_id.as_deref().unwrap_or("-"),
                     "scan over its time budget"
                 );
-                return match setup.engine.config().rule_action(crate::RuleId::Unscannable) {
-                    Some(crate::RuleAction::Hold) => failure("scan over budget and unscannable is hold: tempfail"),
-                    _ => Status::Continue,
+                let Some(mut held) = fallback else {
+                    return Status::Continue;
+                };
+                held.verdict = over_budget_verdict(budget.as_secs());
+                let holder = setup.holder.clone();
+                return match tokio::task::spawn_blocking(move || holder.hold(held)).await {
+                    Ok(Ok(id)) => {
+                        info!(queue_id = queue_id.as_deref().unwrap_or("-"), hold = %id, "held unscanned (over budget)");
+                        Status::Discard
+                    }
+                    Ok(Err(e)) => failure(&format!("could not store the held message, tempfail: {e}")),
+                    Err(_) => failure("storing the held message panicked; tempfail"),
                 };
             }
         };
@@ -216,9 +244,16 @@ impl Milter {
                 Ok(()) => Status::Continue,
                 Err(e) => failure(&format!("could not rewrite: {e}")),
             },
-            Outcome::Held { id } => {
-                info!(queue_id = queue_id.as_deref().unwrap_or("-"), hold = %id, "held");
-                Status::Discard
+            Outcome::ToHold(held) => {
+                let holder = setup.holder.clone();
+                match tokio::task::spawn_blocking(move || holder.hold(*held)).await {
+                    Ok(Ok(id)) => {
+                        info!(queue_id = queue_id.as_deref().unwrap_or("-"), hold = %id, "held");
+                        Status::Discard
+                    }
+                    Ok(Err(e)) => failure(&format!("could not store the held message, tempfail: {e}")),
+                    Err(_) => failure("storing the held message panicked; tempfail, the relay keeps the message"),
+                }
             }
             Outcome::StoreFailed(e) => failure(&format!("could not store the held message, tempfail: {e}")),
         }
@@ -234,10 +269,32 @@ enum Outcome {
         headers: Vec<HeaderEdit>,
         body: Option<Vec<u8>>,
     },
-    Held {
-        id: String,
-    },
+    /// To be stored; outside the scan's time budget, so a slow disk cannot
+    /// make one message both stored and tempfailed.
+    ToHold(Box<HeldMail>),
     StoreFailed(String),
+}
+
+/// The verdict of a message held because its scan did not finish in time.
+fn over_budget_verdict(seconds: u64) -> Verdict {
+    let reason = format!("the scan did not finish within {seconds} seconds");
+    Verdict {
+        action: Action::Hold,
+        outbound: true,
+        rules: vec![crate::verdict::FiredRule {
+            rule: crate::RuleId::Unscannable,
+            action: crate::RuleAction::Hold,
+            reason: reason.clone(),
+        }],
+        findings: vec![Finding {
+            kind: crate::Kind::Unscannable,
+            count: 1,
+            confidence: crate::Confidence::High,
+            location: crate::Location::Body,
+            sample: reason,
+        }],
+        ..placeholder_verdict()
+    }
 }
 
 fn placeholder_verdict() -> Verdict {
@@ -266,10 +323,7 @@ fn decide(setup: &Setup, mut held: HeldMail) -> Outcome {
         }
         Action::Hold => {
             held.verdict = verdict;
-            match setup.holder.hold(held) {
-                Ok(id) => Outcome::Held { id },
-                Err(e) => Outcome::StoreFailed(e),
-            }
+            Outcome::ToHold(Box::new(held))
         }
         Action::Rewrite => {
             let rewrite = setup.engine.rewrite(&held.message, &verdict);

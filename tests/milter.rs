@@ -52,11 +52,30 @@ impl Drop for Running {
 }
 
 async fn start(holder: MemoryHolder) -> Running {
+    start_with(holder, "", None).await
+}
+
+/// A milter with the fixture configuration plus `extra` TOML, and optionally a time budget.
+async fn start_with(holder: MemoryHolder, extra: &str, budget: Option<std::time::Duration>) -> Running {
     let holder = Arc::new(holder);
-    let milter = Milter::new(Setup {
-        engine: Arc::new(common::engine()),
+    let source = std::fs::read_to_string(common::fixtures().join("schoolgate.toml")).expect("fixture config");
+    let source = if extra.starts_with("mode") {
+        source.replace("mode = \"enforce\"", extra)
+    } else {
+        format!("{source}\n{extra}")
+    };
+    let engine = Engine::new(
+        schoolgate::config::Config::parse("t.toml", &source).expect("valid"),
+        schoolgate::RulePack::builtin(),
+    );
+    let setup = Setup {
+        engine: Arc::new(engine),
         holder: holder.clone(),
-    });
+    };
+    let milter = match budget {
+        Some(budget) => Milter::with_budget(setup, budget),
+        None => Milter::new(setup),
+    };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -322,4 +341,82 @@ async fn eight_bit_headers_and_crlf_bodies_are_kept_exactly() {
     assert_eq!(status, Status::Discard);
     let stored = running.holder.held.lock().expect("lock");
     assert_eq!(stored[0].message, raw.as_bytes());
+}
+
+#[tokio::test]
+async fn over_budget_follows_the_unscannable_rule() {
+    let raw = fixture("outlook-plain-note-one-parent.eml");
+    // warn (the default): the message goes on.
+    let running = start_with(MemoryHolder::default(), "", Some(std::time::Duration::ZERO)).await;
+    let mut conn = open(running.addr).await;
+    let (actions, status) = send(
+        &mut conn,
+        "s.jenkins@oakfield.sch.uk",
+        &["parent@gmail.com"],
+        &raw,
+        65535,
+    )
+    .await;
+    assert_eq!(status, Status::Continue);
+    assert!(actions.actions.is_empty());
+
+    // hold: the message is kept, unscanned, for the DPO.
+    let running = start_with(
+        MemoryHolder::default(),
+        "[rules.unscannable]\naction = \"hold\"\n",
+        Some(std::time::Duration::ZERO),
+    )
+    .await;
+    let mut conn = open(running.addr).await;
+    let (_, status) = send(
+        &mut conn,
+        "s.jenkins@oakfield.sch.uk",
+        &["parent@gmail.com"],
+        &raw,
+        65535,
+    )
+    .await;
+    assert_eq!(status, Status::Discard);
+    let held = running.holder.held.lock().expect("lock");
+    assert_eq!(held.len(), 1, "stored once, by the over-budget path only");
+    assert_eq!(held[0].verdict.rules[0].rule, schoolgate::RuleId::Unscannable);
+    assert_eq!(held[0].message, raw);
+}
+
+#[tokio::test]
+async fn monitor_mode_delivers_unchanged_with_a_verdict_header() {
+    let running = start_with(MemoryHolder::default(), "mode = \"monitor\"", None).await;
+    let mut conn = open(running.addr).await;
+    let raw = fixture("outlook-pupil-list-csv.eml");
+    let (actions, status) = send(
+        &mut conn,
+        "s.jenkins@oakfield.sch.uk",
+        &["parent@gmail.com"],
+        &raw,
+        65535,
+    )
+    .await;
+    assert_eq!(status, Status::Continue);
+    assert!(
+        actions.has_add_header(
+            "X-Schoolgate-Verdict",
+            " monitor; would hold; rules=personal-data,disclaimer"
+        ),
+        "{actions:?}"
+    );
+    assert_eq!(actions.actions.len(), 1, "nothing else changes");
+    assert!(running.holder.held.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn an_mta_without_the_needed_actions_is_refused() {
+    let running = start(MemoryHolder::default()).await;
+    let refused = TestConnection::configure()
+        .available_actions(indymilter_test::Actions::ADD_HEADER)
+        .open_tcp(running.addr)
+        .await;
+    assert!(
+        refused.is_err(),
+        "negotiation must fail without change-header and replace-body"
+    );
 }

@@ -290,3 +290,45 @@ fn the_daily_digest_lists_the_days_holds() {
     assert!(text.contains("personal-data: 3"), "{text}");
     assert!(!text.contains("B801200005001"), "{text}");
 }
+
+/// A relay that refuses the re-injection leaves the message held, with the error shown.
+#[test]
+fn a_refused_release_stays_held_with_the_error() {
+    use schoolgate::quarantine::{NewHold, Status as HoldStatus, Store, sqlite::SqliteStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let fixture = std::fs::read_to_string(common::fixtures().join("schoolgate.toml")).expect("fixture config");
+    let config = schoolgate::config::Config::parse(
+        "refuse.toml",
+        &format!("{fixture}\n[relay]\nreinject = \"127.0.0.1:{closed}\"\n"),
+    )
+    .expect("valid");
+    let engine = schoolgate::Engine::new(config, schoolgate::RulePack::builtin());
+    let store = SqliteStore::open(&dir.path().join("q.sqlite")).expect("store");
+    let raw = risky(1);
+    let verdict = engine.inspect(&raw, &schoolgate::Envelope::default());
+    let id = store
+        .hold(
+            NewHold {
+                queue_id: Some("4XyZ".into()),
+                sender: "s.jenkins@oakfield.sch.uk".into(),
+                recipients: vec!["parent@gmail.com".into()],
+                auth_user: None,
+                message: raw,
+                verdict,
+            },
+            1_000,
+        )
+        .expect("held");
+    let error = schoolgate::release::release(&store, &engine, &id, "dpo", "ok to send", 2_000).expect_err("refused");
+    assert!(error.to_string().contains("stays held"), "{error}");
+    let held = store.get(&id).expect("get").expect("present");
+    assert_eq!(held.summary.status, HoldStatus::Held);
+    assert!(held.summary.release_error.is_some());
+    // And it can still be released later.
+    assert!(store.claim_release(&id, "dpo", Some("again"), 3_000).is_ok());
+}
