@@ -100,7 +100,8 @@ def main():
             base = f.read()
         with open(config, "w") as f:
             f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "inet:127.0.0.1:{milter_port}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
-        serve = subprocess.Popen([binary, "--config", config, "serve"], stderr=subprocess.DEVNULL)
+        log = open(os.environ.get("SCHOOLGATE_LOAD_LOG", os.devnull), "w")
+        serve = subprocess.Popen([binary, "--config", config, "serve"], stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
         try:
             assert wait_port(milter_port), "milter did not start"
             postconf(

@@ -96,6 +96,28 @@ impl Engine {
     /// (`complete` false: the milter stopped buffering at the size limit);
     /// the rest is reported as unscannable.
     pub fn inspect_partial(&self, raw: &[u8], envelope: &Envelope, complete: bool) -> Verdict {
+        self.judge(raw, envelope, complete, false).0
+    }
+
+    /// The verdict and, for a rewrite of a message at hand whole, its edits,
+    /// from one parse (the milter's path: parsing twice cost a tenth of the
+    /// time to verdict).
+    pub fn inspect_and_rewrite(
+        &self,
+        raw: &[u8],
+        envelope: &Envelope,
+        complete: bool,
+    ) -> (Verdict, Option<rewrite::Rewrite>) {
+        self.judge(raw, envelope, complete, true)
+    }
+
+    fn judge(
+        &self,
+        raw: &[u8],
+        envelope: &Envelope,
+        complete: bool,
+        want_rewrite: bool,
+    ) -> (Verdict, Option<rewrite::Rewrite>) {
         let limits = &self.config.limits;
         let mut reports: BTreeMap<Location, PartReport> = BTreeMap::new();
         let readable = if raw.len() > limits.max_message_bytes || !complete {
@@ -159,7 +181,10 @@ impl Engine {
             attachments: &extraction.attachments,
             disclaimer_present,
         };
-        policy::decide(&facts, &self.config, &self.pack)
+        let verdict = policy::decide(&facts, &self.config, &self.pack);
+        let rewrite = (want_rewrite && complete && verdict.action == Action::Rewrite)
+            .then(|| rewrite::plan_parsed(raw, parsed.as_ref(), &verdict.rewrites, &self.config, &self.disclaimer));
+        (verdict, rewrite)
     }
 
     /// `text` with every personal value replaced by its redacted sample.

@@ -203,6 +203,7 @@ impl Milter {
             let _permit = permit;
             decide(&work_setup, held)
         });
+        let started = std::time::Instant::now();
         let outcome = match tokio::time::timeout(budget, task).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(join)) if join.is_panic() => {
@@ -231,6 +232,11 @@ impl Milter {
                 };
             }
         };
+        tracing::debug!(
+            queue_id = queue_id.as_deref().unwrap_or("-"),
+            micros = started.elapsed().as_micros() as u64,
+            "verdict"
+        );
         match outcome {
             Outcome::Approve { monitor_note } => {
                 if let Some(note) = monitor_note
@@ -313,9 +319,9 @@ fn placeholder_verdict() -> Verdict {
 
 /// The pipeline for one message: verdict, then rewrite or hold.
 fn decide(setup: &Setup, mut held: HeldMail) -> Outcome {
-    let verdict = setup
+    let (verdict, rewrite) = setup
         .engine
-        .inspect_partial(&held.message, &held.envelope, !held.truncated);
+        .inspect_and_rewrite(&held.message, &held.envelope, !held.truncated);
     match verdict.action {
         // Never hold (or rewrite the body of) a message we do not have whole.
         Action::Hold if held.truncated => {
@@ -326,7 +332,8 @@ fn decide(setup: &Setup, mut held: HeldMail) -> Outcome {
             Outcome::ToHold(Box::new(held))
         }
         Action::Rewrite => {
-            let rewrite = setup.engine.rewrite(&held.message, &verdict);
+            // A truncated message gets header edits only.
+            let rewrite = rewrite.unwrap_or_else(|| setup.engine.rewrite(&held.message, &verdict));
             Outcome::Rewrite {
                 body: if held.truncated {
                     None
