@@ -39,17 +39,7 @@ pub fn text(verdict: &Verdict, pack: &RulePack) -> String {
     }
     if !verdict.findings.is_empty() {
         let _ = writeln!(out, "\nFindings (values redacted):");
-        for f in &verdict.findings {
-            let _ = writeln!(
-                out,
-                "  {} x{} ({}) in {}: {}",
-                f.kind,
-                f.count,
-                f.confidence.as_str(),
-                f.location,
-                f.sample
-            );
-        }
+        write_findings(&mut out, verdict);
     }
     let r = &verdict.recipients;
     let _ = writeln!(
@@ -66,4 +56,19 @@ pub fn text(verdict: &Verdict, pack: &RulePack) -> String {
         }
     );
     out
+}
+
+/// One line per finding, redacted: `upn x3 (high) in attachment:pupils.csv: B801…001`.
+pub fn write_findings(out: &mut String, verdict: &Verdict) {
+    for f in &verdict.findings {
+        let _ = writeln!(
+            out,
+            "  {} x{} ({}) in {}: {}",
+            f.kind,
+            f.count,
+            f.confidence.as_str(),
+            f.location,
+            f.sample
+        );
+    }
 }

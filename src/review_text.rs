@@ -57,17 +57,7 @@ pub fn show(engine: &Engine, held: &HeldMessage) -> String {
             let _ = writeln!(out, "  {} ({}): {}", rule.rule, rule.action.as_str(), rule.reason);
         }
         let _ = writeln!(out, "\nFindings (values redacted):");
-        for f in &verdict.findings {
-            let _ = writeln!(
-                out,
-                "  {} x{} ({}) in {}: {}",
-                f.kind,
-                f.count,
-                f.confidence.as_str(),
-                f.location,
-                f.sample
-            );
-        }
+        crate::report::write_findings(&mut out, &verdict);
     }
     let Some(raw) = &held.message else {
         let _ = writeln!(out, "\nThe message itself was purged by retention.");
