@@ -807,28 +807,24 @@ fn labelled_name(text: &str, label_start: usize, label_end: usize) -> Option<(us
         .strip_prefix([':', '-', '–'])?
         .trim_start_matches([' ', '\t']);
     let name_start = label_end + (rest.len() - after_separator.len());
-    // One to four capitalised words: "Jamie Carter", "Zoë O'Neil", "Mary-Jane Smith".
+    // The name ends with its line or cell.
+    let line = &after_separator[..after_separator
+        .find(['\n', '\r', '\t'])
+        .unwrap_or(after_separator.len())];
+    // One to four name words: "Jamie Carter", "Zoë O'Neil", "Mary-Jane Smith",
+    // and as MIS exports write them, "JAMIE CARTER" or "CARTER, Jamie".
     let mut end = 0;
     let mut words = 0;
-    for word in after_separator.split(' ') {
-        let first = word.chars().next();
-        let body_ok = word.chars().skip(1).all(|c| c.is_lowercase() || "'’-".contains(c)) && word.chars().count() >= 2;
-        if words < 4 && first.is_some_and(char::is_uppercase) && body_ok {
-            end += if words == 0 { word.len() } else { word.len() + 1 };
-            words += 1;
-        } else {
-            // A word with trailing punctuation still ends the name: "Carter," "Carter."
-            let trimmed = word.trim_end_matches([',', '.', ';', ')', ':']);
-            let first = trimmed.chars().next();
-            if words < 4
-                && trimmed.len() < word.len()
-                && first.is_some_and(char::is_uppercase)
-                && trimmed.chars().skip(1).all(|c| c.is_lowercase() || "'’-".contains(c))
-                && trimmed.chars().count() >= 2
-            {
-                end += if words == 0 { trimmed.len() } else { trimmed.len() + 1 };
-                words += 1;
-            }
+    for word in line.split(' ') {
+        let trimmed = word.trim_end_matches([',', '.', ';', ')', ':']);
+        if words == 4 || !is_name_word(trimmed) {
+            break;
+        }
+        let offset = word.as_ptr() as usize - line.as_ptr() as usize;
+        end = offset + trimmed.len();
+        words += 1;
+        // Punctuation ends the name, except the comma of "SURNAME, Forename".
+        if trimmed.len() < word.len() && !(words == 1 && word.ends_with(',')) {
             break;
         }
     }
@@ -836,8 +832,17 @@ fn labelled_name(text: &str, label_start: usize, label_end: usize) -> Option<(us
         return None;
     }
     let name = &after_separator[..end];
-    let first = name.split(' ').next()?;
-    (!NOT_NAMES.contains(&first)).then_some((name_start, name))
+    let first = name.split([' ', ',']).next()?;
+    (!NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(first))).then_some((name_start, name))
+}
+
+/// A word of a name: capitalised ("Jamie", "O'Neil", "Mary-Jane") or in capitals ("CARTER").
+fn is_name_word(word: &str) -> bool {
+    let mut chars = word.chars();
+    let Some(first) = chars.next() else { return false };
+    let rest: Vec<char> = chars.collect();
+    let letters = |f: fn(&char) -> bool| rest.iter().all(|c| f(c) || "'’-".contains(*c));
+    first.is_uppercase() && !rest.is_empty() && (letters(|c| c.is_lowercase()) || letters(|c| c.is_uppercase()))
 }
 
 /// A table cell that reads as a person's name: one to four words of letters.

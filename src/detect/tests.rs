@@ -436,3 +436,13 @@ fn mask_hides_every_reported_value() {
     assert!(masked.contains("[upn: B801…001]"), "{masked}");
     assert!(masked.contains("The trip is on 12/03/2025."), "{masked}");
 }
+
+#[test]
+fn labels_in_forms() {
+    let scanner = scanner();
+    let text = "Child's Name: JAMIE CARTER\nSurname: Carter   Forename: Jamie\nPupil name: Zoë O'Neil-Smith\nName: CARTER, Jamie\n";
+    let masked = scanner.mask(text, TextFormat::Plain);
+    for value in ["JAMIE CARTER", "Carter ", "Jamie\n", "Zoë", "CARTER, Jamie"] {
+        assert!(!masked.contains(value), "{value:?} in {masked}");
+    }
+}
