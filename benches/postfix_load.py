@@ -27,7 +27,8 @@ SMTPD_PORT = 2525
 # An external recipient: the typical message is rewritten (disclaimer). Set
 # SCHOOLGATE_LOAD_RCPT to an internal address to measure an approved message.
 RECIPIENT = os.environ.get("SCHOOLGATE_LOAD_RCPT", "parent@gmail.com")
-MESSAGE = open(os.path.join(ROOT, "fixtures/messages/outlook-typical-30kb.eml"), "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+MESSAGE_FILE = os.environ.get("SCHOOLGATE_LOAD_MESSAGE", os.path.join(ROOT, "fixtures/messages/outlook-typical-30kb.eml"))
+MESSAGE = open(MESSAGE_FILE, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def free_port():
