@@ -278,6 +278,189 @@ fn indefinite_length(body: &[u8], depth: usize) -> Option<usize> {
     }
 }
 
+/// What an attachment's own bytes say about encryption (ATTACHMENTS.md's
+/// markers). Only the container's headers are read, never its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachmentProtection {
+    /// Encrypted: a password is needed to read it.
+    Protected(&'static str),
+    /// An archive with some entries encrypted and some not.
+    PartlyProtected(&'static str),
+    /// A container of a known kind with nothing encrypted.
+    NotProtected,
+    /// Not a format these markers cover.
+    Unknown,
+}
+
+impl AttachmentProtection {
+    pub fn any_protected(self) -> bool {
+        matches!(
+            self,
+            AttachmentProtection::Protected(_) | AttachmentProtection::PartlyProtected(_)
+        )
+    }
+}
+
+/// Protection markers of ZIP (per entry: flag bit 0, AES method 99), 7z
+/// (encrypted headers), RAR4/RAR5 and encrypted OOXML (a CFB container with
+/// an `EncryptedPackage` stream).
+pub fn attachment_protection(bytes: &[u8]) -> AttachmentProtection {
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return zip_protection(bytes);
+    }
+    if bytes.starts_with(&[0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) {
+        // With encrypted headers the AES coder id is visible in the clear.
+        return if contains(bytes, &[0x06, 0xF1, 0x07, 0x01]) {
+            AttachmentProtection::Protected("password-protected 7z archive")
+        } else {
+            AttachmentProtection::Unknown
+        };
+    }
+    if bytes.starts_with(b"Rar!\x1A\x07\x01\x00") {
+        return rar5_protection(bytes);
+    }
+    if bytes.starts_with(b"Rar!\x1A\x07\x00") {
+        return rar4_protection(bytes);
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        let name: Vec<u8> = "EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        return if contains(bytes, &name) {
+            AttachmentProtection::Protected("password-protected Office document")
+        } else {
+            AttachmentProtection::Unknown
+        };
+    }
+    AttachmentProtection::Unknown
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {
+    bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+}
+
+/// Count encrypted entries from the central directory (or, without one,
+/// the local headers); directories do not count.
+fn zip_protection(bytes: &[u8]) -> AttachmentProtection {
+    let (mut total, mut encrypted) = (0usize, 0usize);
+    let mut tally = |flags: usize, name_ends_slash: bool| {
+        if !name_ends_slash {
+            total += 1;
+            encrypted += usize::from(flags & 1 == 1);
+        }
+    };
+    let tail_start = bytes.len().saturating_sub(65_557);
+    let eocd = bytes[tail_start..]
+        .windows(4)
+        .rposition(|w| w == b"PK\x05\x06")
+        .map(|i| tail_start + i);
+    let central = eocd.and_then(|at| Some((u32_at(bytes, at + 16)?, u16_at(bytes, at + 10)?)));
+    match central {
+        Some((mut at, entries)) if bytes.get(at..at + 4) == Some(b"PK\x01\x02") => {
+            for _ in 0..entries.min(100_000) {
+                if bytes.get(at..at + 4) != Some(b"PK\x01\x02") {
+                    break;
+                }
+                let (Some(flags), Some(name_len), Some(extra_len), Some(comment_len)) = (
+                    u16_at(bytes, at + 8),
+                    u16_at(bytes, at + 28),
+                    u16_at(bytes, at + 30),
+                    u16_at(bytes, at + 32),
+                ) else {
+                    break;
+                };
+                let name = bytes.get(at + 46..at + 46 + name_len).unwrap_or_default();
+                tally(flags, name.ends_with(b"/"));
+                at += 46 + name_len + extra_len + comment_len;
+            }
+        }
+        _ => {
+            let mut at = 0;
+            for _ in 0..100_000 {
+                if bytes.get(at..at + 4) != Some(b"PK\x03\x04") {
+                    break;
+                }
+                let (Some(flags), Some(size), Some(name_len), Some(extra_len)) = (
+                    u16_at(bytes, at + 6),
+                    u32_at(bytes, at + 18),
+                    u16_at(bytes, at + 26),
+                    u16_at(bytes, at + 28),
+                ) else {
+                    break;
+                };
+                let name = bytes.get(at + 30..at + 30 + name_len).unwrap_or_default();
+                tally(flags, name.ends_with(b"/"));
+                // A streamed entry (flag bit 3) does not say its size here: stop.
+                if flags & 0x08 != 0 {
+                    break;
+                }
+                at += 30 + name_len + extra_len + size;
+            }
+        }
+    }
+    match (encrypted, total) {
+        (0, _) => AttachmentProtection::NotProtected,
+        (e, t) if e == t => AttachmentProtection::Protected("password-protected ZIP archive"),
+        _ => AttachmentProtection::PartlyProtected("ZIP archive with some entries password-protected"),
+    }
+}
+
+/// RAR5: header type 4 right after the signature is the archive encryption header.
+fn rar5_protection(bytes: &[u8]) -> AttachmentProtection {
+    // CRC32 (4 bytes), then header size and header type as vints.
+    let mut at = 8 + 4;
+    let mut read_vint = || {
+        let mut value = 0usize;
+        for shift in 0..4 {
+            let b = *bytes.get(at)?;
+            at += 1;
+            value |= usize::from(b & 0x7F) << (7 * shift);
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    let _size = read_vint();
+    match read_vint() {
+        Some(4) => AttachmentProtection::Protected("password-protected RAR archive"),
+        Some(_) => AttachmentProtection::NotProtected,
+        None => AttachmentProtection::Unknown,
+    }
+}
+
+/// RAR4: the main header's flag 0x0080 (encrypted headers), or the first file header's flag 0x0004.
+fn rar4_protection(bytes: &[u8]) -> AttachmentProtection {
+    let main = 7;
+    let (Some(&kind), Some(flags), Some(size)) =
+        (bytes.get(main + 2), u16_at(bytes, main + 3), u16_at(bytes, main + 5))
+    else {
+        return AttachmentProtection::Unknown;
+    };
+    if kind != 0x73 {
+        return AttachmentProtection::Unknown;
+    }
+    if flags & 0x0080 != 0 {
+        return AttachmentProtection::Protected("password-protected RAR archive");
+    }
+    let file = main + size;
+    match (bytes.get(file + 2), u16_at(bytes, file + 3)) {
+        (Some(0x74), Some(flags)) if flags & 0x0004 != 0 => {
+            AttachmentProtection::Protected("password-protected RAR archive")
+        }
+        (Some(_), Some(_)) => AttachmentProtection::NotProtected,
+        _ => AttachmentProtection::Unknown,
+    }
+}
+
 /// The `smime-type` parameter: `enveloped-data` / `authEnveloped-data` →
 /// `Some(true)`; `signed-data` / `certs-only` → `Some(false)`; anything else
 /// (`compressed-data`, unknown, empty) → `None` (fall back to [`pkcs7_kind`]).
@@ -840,6 +1023,129 @@ IbjbUlUzdnKFTqGQ/eJW+TUACOmtf7vNUtL8eun94RBgkErK/AAAAAAAAA==";
             for cut in [0, 1, 2, 10, ber.len() / 2, ber.len() - 1] {
                 let _ = pkcs7_signed_content(&ber[..cut]);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod attachment_tests {
+    use super::*;
+
+    /// A stored (uncompressed) ZIP with the given (name, flags, method) entries.
+    fn zip(entries: &[(&str, u16, u16)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut central = Vec::new();
+        for (name, flags, method) in entries {
+            let offset = out.len() as u32;
+            let data = b"data";
+            let mut local = b"PK\x03\x04".to_vec();
+            local.extend_from_slice(&20u16.to_le_bytes());
+            local.extend_from_slice(&flags.to_le_bytes());
+            local.extend_from_slice(&method.to_le_bytes());
+            local.extend_from_slice(&[0; 8]); // time, date, crc
+            local.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            local.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            local.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            local.extend_from_slice(&0u16.to_le_bytes());
+            local.extend_from_slice(name.as_bytes());
+            local.extend_from_slice(data);
+            out.extend_from_slice(&local);
+            let mut entry = b"PK\x01\x02".to_vec();
+            entry.extend_from_slice(&20u16.to_le_bytes());
+            entry.extend_from_slice(&20u16.to_le_bytes());
+            entry.extend_from_slice(&flags.to_le_bytes());
+            entry.extend_from_slice(&method.to_le_bytes());
+            entry.extend_from_slice(&[0; 8]);
+            entry.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            entry.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            entry.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            entry.extend_from_slice(&[0; 12]); // extra, comment, disk, attrs
+            entry.extend_from_slice(&offset.to_le_bytes());
+            entry.extend_from_slice(name.as_bytes());
+            central.extend_from_slice(&entry);
+        }
+        let cd_offset = out.len() as u32;
+        out.extend_from_slice(&central);
+        out.extend_from_slice(b"PK\x05\x06");
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn archives_and_office_files_are_told_apart() {
+        use AttachmentProtection::*;
+        let cases: Vec<(&str, Vec<u8>, AttachmentProtection)> = vec![
+            ("plain zip", zip(&[("a.csv", 0, 0), ("b.csv", 0, 8)]), NotProtected),
+            (
+                "zipcrypto",
+                zip(&[("a.csv", 1, 8), ("dir/", 0, 0)]),
+                Protected("password-protected ZIP archive"),
+            ),
+            (
+                "aes zip",
+                zip(&[("a.csv", 1, 99)]),
+                Protected("password-protected ZIP archive"),
+            ),
+            (
+                "mixed zip",
+                zip(&[("a.csv", 1, 8), ("b.csv", 0, 8)]),
+                PartlyProtected("ZIP archive with some entries password-protected"),
+            ),
+            (
+                "docx is a plain zip",
+                zip(&[("[Content_Types].xml", 0, 8), ("word/document.xml", 8, 8)]),
+                NotProtected,
+            ),
+            (
+                "rar5 encrypted headers",
+                b"Rar!\x1A\x07\x01\x00\x00\x00\x00\x00\x0C\x04".to_vec(),
+                Protected("password-protected RAR archive"),
+            ),
+            (
+                "rar5 plain",
+                b"Rar!\x1A\x07\x01\x00\x00\x00\x00\x00\x0C\x01".to_vec(),
+                NotProtected,
+            ),
+            (
+                "rar4 encrypted file",
+                b"Rar!\x1A\x07\x00\x00\x00\x73\x00\x00\x0D\x00\x00\x00\x00\x00\x00\x00\x00\x00\x74\x04\x00".to_vec(),
+                Protected("password-protected RAR archive"),
+            ),
+            (
+                "7z encrypted headers",
+                [
+                    &[0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C][..],
+                    &[0, 4, 0, 0, 0x06, 0xF1, 0x07, 0x01][..],
+                ]
+                .concat(),
+                Protected("password-protected 7z archive"),
+            ),
+            (
+                "encrypted ooxml",
+                [
+                    &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..],
+                    &"EncryptedPackage"
+                        .encode_utf16()
+                        .flat_map(u16::to_le_bytes)
+                        .collect::<Vec<u8>>(),
+                ]
+                .concat(),
+                Protected("password-protected Office document"),
+            ),
+            ("pdf", b"%PDF-1.7\n".to_vec(), Unknown),
+        ];
+        for (name, bytes, expected) in cases {
+            assert_eq!(attachment_protection(&bytes), expected, "{name}");
+        }
+        // Truncated or hostile input never panics.
+        let whole = zip(&[("a.csv", 1, 8)]);
+        for cut in 0..whole.len() {
+            let _ = attachment_protection(&whole[..cut]);
         }
     }
 }

@@ -215,8 +215,15 @@ impl Walker<'_> {
             || message::has_extension(name, &["pgp", "gpg", "asc"])
             || ctype == "application/x-microsoft-rpmsg-message"
             || message::has_extension(name, &["rpmsg"]);
-        self.attachment_seen(&location, part, bytes.len(), encrypted_blob);
-        if encrypted_blob {
+        // A password-protected file is protected: what is inside needs no reading.
+        let protection = protect::attachment_protection(bytes);
+        self.attachment_seen(
+            &location,
+            part,
+            bytes.len(),
+            encrypted_blob || protection.any_protected(),
+        );
+        if encrypted_blob || matches!(protection, protect::AttachmentProtection::Protected(_)) {
             return;
         }
         if ctype == "message/rfc822" || message::has_extension(name, &["eml"]) {
