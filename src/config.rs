@@ -167,6 +167,9 @@ pub struct Organisation {
     pub own_phones: Vec<String>,
     /// Lower-case subject tags that route a message through the encryption gateway.
     pub secure_tags: Vec<String>,
+    /// The school's own bank details (sort code + account, or IBAN), printed
+    /// on every trip letter and invoice: never findings.
+    pub own_bank_accounts: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -320,6 +323,8 @@ struct RawOrganisation {
     own_phones: Vec<Spanned<String>>,
     #[serde(default)]
     secure_tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    own_bank_accounts: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -436,6 +441,22 @@ impl Config {
                 ));
             }
             secure_tags.push(value);
+        }
+
+        let mut own_bank_accounts = Vec::new();
+        for account in raw_org.own_bank_accounts {
+            let digits = account.get_ref().chars().filter(char::is_ascii_digit).count();
+            let iban = crate::detect::checks::iban_valid(account.get_ref());
+            if digits != 14 && !iban {
+                return Err(err(
+                    account.span(),
+                    format!(
+                        "organisation.own_bank_accounts: {:?} is neither a sort code and account number nor a valid IBAN",
+                        account.get_ref()
+                    ),
+                ));
+            }
+            own_bank_accounts.push(account.into_inner());
         }
 
         let disclaimer = match raw.disclaimer {
@@ -619,6 +640,7 @@ impl Config {
                 own_postcodes,
                 own_phones,
                 secure_tags,
+                own_bank_accounts,
             },
             disclaimer,
             rules,

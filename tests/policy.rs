@@ -219,3 +219,20 @@ Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n--s--\r
     assert_eq!(v.skipped.len(), 1);
     assert_eq!(v.skipped[0].rule, RuleId::Disclaimer);
 }
+
+#[test]
+fn the_schools_own_bank_details_are_not_personal_data() {
+    let body = "Please pay for the trip by bank transfer: bank details sort code 20-00-00, account number 55779911, \
+        IBAN GB29 NWBK 6016 1331 9268 19.";
+    let without = engine("");
+    assert_eq!(
+        fired(&verdict(&without, &message("p@gmail.com", "", "Trip", body))),
+        ["personal-data"]
+    );
+    let source = CONFIG.replace(
+        "secure_tags = [\"[secure]\"]",
+        "secure_tags = [\"[secure]\"]\nown_bank_accounts = [\"20-00-00 55779911\", \"GB29 NWBK 6016 1331 9268 19\"]",
+    );
+    let with = Engine::new(Config::parse("test.toml", &source).expect("valid"), RulePack::builtin());
+    assert!(fired(&verdict(&with, &message("p@gmail.com", "", "Trip", body))).is_empty());
+}

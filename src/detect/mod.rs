@@ -199,6 +199,8 @@ pub struct Scanner {
     own_phones: HashSet<String>,
     /// Capitalised words that are not names (lower case), topic words included.
     not_names: HashSet<String>,
+    /// The school's own bank details: sort code + account digits, and IBANs.
+    own_accounts: HashSet<String>,
 }
 
 /// One value found, before it is tallied.
@@ -263,6 +265,11 @@ impl Scanner {
             not_passwords: pack.not_passwords.iter().cloned().collect(),
             own_postcodes: organisation.own_postcodes.iter().cloned().collect(),
             own_phones: organisation.own_phones.iter().cloned().collect(),
+            own_accounts: organisation
+                .own_bank_accounts
+                .iter()
+                .flat_map(|a| [digits_only(a), compact_upper(a)])
+                .collect(),
             not_names: pack
                 .not_names
                 .iter()
@@ -414,7 +421,9 @@ impl Scanner {
                 ));
             }
             Shape::Iban => {
-                if let Some(end) = longest_valid_iban(value) {
+                if let Some(end) = longest_valid_iban(value)
+                    && !self.own_accounts.contains(&compact_upper(&value[..end]))
+                {
                     hits.push(Hit {
                         end: start + end,
                         ..hit(Kind::Iban, Confidence::High)
@@ -551,8 +560,12 @@ impl Scanner {
                         Some((Kind::Uln, confidence))
                     }
                     6 if j == i + 3 && checks::sort_code_shape(value) => {
-                        let has_account = account_near(cx.text, end);
-                        let confidence = if has_account && near(Kind::BankAccount, CONTEXT_WINDOW) {
+                        let account = account_near(cx.text, end);
+                        let own =
+                            account.is_some_and(|a| self.own_accounts.contains(&digits_only(&format!("{value}{a}"))));
+                        let confidence = if own {
+                            Confidence::Low
+                        } else if account.is_some() && near(Kind::BankAccount, CONTEXT_WINDOW) {
                             Confidence::High
                         } else {
                             Confidence::Low
@@ -727,22 +740,29 @@ fn longest_valid_iban(value: &str) -> Option<usize> {
 }
 
 /// An 8-digit account number right after a sort code ("12-34-56 12345678", "sort code 12-34-56, account 12345678").
-fn account_near(text: &str, from: usize) -> bool {
+fn account_near(text: &str, from: usize) -> Option<&str> {
     let window = &text[from..floor_char_boundary(text, from + 60)];
+    let bytes = window.as_bytes();
+    let mut run_start = 0;
     let mut run = 0;
-    let mut previous_digit = false;
-    for b in window.bytes() {
+    for (i, b) in bytes.iter().enumerate() {
         if b.is_ascii_digit() {
+            if run == 0 {
+                run_start = i;
+            }
             run += 1;
         } else {
-            if run == 8 && previous_digit {
-                return true;
+            if run == 8 {
+                return Some(&window[run_start..i]);
             }
             run = 0;
         }
-        previous_digit = b.is_ascii_digit();
     }
-    run == 8
+    (run == 8).then(|| &window[run_start..])
+}
+
+fn digits_only(value: &str) -> String {
+    value.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// An expiry date (`MM/YY`) shortly after a card number.
