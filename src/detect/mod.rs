@@ -214,6 +214,25 @@ struct Hit {
     value: Option<String>,
 }
 
+/// What one pass over a text found, before judging.
+struct Analysis<'t> {
+    text: &'t str,
+    candidates: Vec<Candidate>,
+    keyword_hits: Vec<KeywordHit>,
+    tables: Vec<Table>,
+}
+
+impl Analysis<'_> {
+    fn context<'a>(&'a self, keywords: &'a Vocabulary) -> Context<'a> {
+        Context {
+            text: self.text,
+            hits: &self.keyword_hits,
+            keywords,
+            tables: &self.tables,
+        }
+    }
+}
+
 /// What the scan of one text knows about its surroundings.
 struct Context<'a> {
     text: &'a str,
@@ -281,16 +300,10 @@ impl Scanner {
 
     /// Scan one text and add what it holds to `report`.
     pub fn scan(&self, text: &str, format: TextFormat, report: &mut PartReport) {
-        let (candidates, keyword_hits) = self.find(text);
-        let tables = table::find_tables(text, format, &self.headers);
-        let context = Context {
-            text,
-            hits: &keyword_hits,
-            keywords: &self.keywords,
-            tables: &tables,
-        };
+        let analysis = self.analyse(text, format);
+        let context = analysis.context(&self.keywords);
 
-        for hit in &keyword_hits {
+        for hit in &analysis.keyword_hits {
             for tag in self.keywords.tags(hit) {
                 match tag {
                     Tag::Category(kind) => report.add(kind, Confidence::Medium, self.keywords.term(hit)),
@@ -306,7 +319,7 @@ impl Scanner {
             }
         }
 
-        let hits = self.values(&context, &candidates);
+        let hits = self.values(&context, &analysis.candidates);
 
         let (people_rows, table_of_people) = people_rows(&context, &hits);
         report.people_rows += people_rows;
@@ -347,16 +360,10 @@ impl Scanner {
     /// by its redacted sample, in brackets: how a message's text is shown
     /// outside the quarantine (`held show`, the review UI).
     pub fn mask(&self, text: &str, format: TextFormat) -> String {
-        let (candidates, keyword_hits) = self.find(text);
-        let tables = table::find_tables(text, format, &self.headers);
-        let context = Context {
-            text,
-            hits: &keyword_hits,
-            keywords: &self.keywords,
-            tables: &tables,
-        };
+        let analysis = self.analyse(text, format);
+        let context = analysis.context(&self.keywords);
         let mut hits: Vec<Hit> = self
-            .values(&context, &candidates)
+            .values(&context, &analysis.candidates)
             .into_iter()
             .filter(|h| h.confidence >= Confidence::Medium && h.kind.is_personal())
             .collect();
@@ -374,6 +381,17 @@ impl Scanner {
         }
         out.push_str(&text[at..]);
         out
+    }
+
+    /// The automaton's pass and the tables of one text.
+    fn analyse<'t>(&self, text: &'t str, format: TextFormat) -> Analysis<'t> {
+        let (candidates, keyword_hits) = self.find(text);
+        Analysis {
+            text,
+            candidates,
+            keyword_hits,
+            tables: table::find_tables(text, format, &self.headers),
+        }
     }
 
     /// One pass of the automaton: shape candidates, and term hits sorted by start.
