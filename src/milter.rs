@@ -184,6 +184,9 @@ impl Milter {
         let budget = self
             .budget
             .unwrap_or(Duration::from_secs(config.milter.timeout_seconds));
+        let Ok(permit) = self.workers.clone().acquire_owned().await else {
+            return failure("the worker pool is closed");
+        };
         let work_setup = setup.clone();
         let held = HeldMail {
             queue_id: queue_id.clone(),
@@ -193,23 +196,6 @@ impl Milter {
             message: raw,
             verdict: placeholder_verdict(),
         };
-        let started = std::time::Instant::now();
-        // A small message is judged on the connection's own task: a fraction
-        // of a millisecond of CPU, cheaper than the hand-off to the pool
-        // (measured: the context switches cost more than the scan). Large
-        // ones go to the bounded pool, under the time budget.
-        if held.message.len() <= INLINE_LIMIT && self.budget.is_none() {
-            let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(&work_setup, held))) {
-                Ok(outcome) => outcome,
-                Err(_) => return failure("the scan panicked; tempfail, the relay keeps the message"),
-            };
-            return self
-                .answer(cx, &setup, outcome, queue_id.as_deref(), started, &failure)
-                .await;
-        }
-        let Ok(permit) = self.workers.clone().acquire_owned().await else {
-            return failure("the worker pool is closed");
-        };
         // Kept only when an over-budget scan is to be held (`unscannable = "hold"`).
         let fallback = (setup.engine.config().rule_action(crate::RuleId::Unscannable) == Some(crate::RuleAction::Hold))
             .then(|| held.clone());
@@ -217,6 +203,7 @@ impl Milter {
             let _permit = permit;
             decide(&work_setup, held)
         });
+        let started = std::time::Instant::now();
         let outcome = match tokio::time::timeout(budget, task).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(join)) if join.is_panic() => {
@@ -245,22 +232,8 @@ impl Milter {
                 };
             }
         };
-        self.answer(cx, &setup, outcome, queue_id.as_deref(), started, &failure)
-            .await
-    }
-
-    /// Carry out an outcome: the edits, the hold, or the monitor header.
-    async fn answer(
-        &self,
-        cx: &mut EomContext<Session>,
-        setup: &Setup,
-        outcome: Outcome,
-        queue_id: Option<&str>,
-        started: std::time::Instant,
-        failure: &impl Fn(&str) -> Status,
-    ) -> Status {
         tracing::debug!(
-            queue_id = queue_id.unwrap_or("-"),
+            queue_id = queue_id.as_deref().unwrap_or("-"),
             micros = started.elapsed().as_micros() as u64,
             "verdict"
         );
@@ -281,7 +254,7 @@ impl Milter {
                 let holder = setup.holder.clone();
                 match tokio::task::spawn_blocking(move || holder.hold(*held)).await {
                     Ok(Ok(id)) => {
-                        info!(queue_id = queue_id.unwrap_or("-"), hold = %id, "held");
+                        info!(queue_id = queue_id.as_deref().unwrap_or("-"), hold = %id, "held");
                         Status::Discard
                     }
                     Ok(Err(e)) => failure(&format!("could not store the held message, tempfail: {e}")),
@@ -292,9 +265,6 @@ impl Milter {
         }
     }
 }
-
-/// Messages up to this size are judged on the connection's task.
-const INLINE_LIMIT: usize = 256 * 1024;
 
 /// What end of message does, decided off the async threads.
 enum Outcome {
