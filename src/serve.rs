@@ -156,9 +156,12 @@ pub async fn bind(listen: &str) -> Result<EitherListener<NoDelay, UnixListener>,
             if Path::new(path).exists() {
                 let _ = std::fs::remove_file(path);
             }
-            UnixListener::bind(path)
-                .map(EitherListener::Unix)
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))
+            let listener = UnixListener::bind(path).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            // The MTA connects as its own user: owner and group may (put postfix in schoolgate's group).
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+                .map_err(|e| format!("cannot set the permissions of {path}: {e}"))?;
+            Ok(EitherListener::Unix(listener))
         }
         _ => Err(format!("{listen:?} is not inet:HOST:PORT or unix:PATH")),
     }

@@ -332,3 +332,52 @@ fn a_refused_release_stays_held_with_the_error() {
     // And it can still be released later.
     assert!(store.claim_release(&id, "dpo", Some("again"), 3_000).is_ok());
 }
+
+/// `milter.listen = "unix:PATH"`: the socket is created, served, and removed on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_is_served_and_cleaned_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("milter.sock");
+    let config = dir.path().join("schoolgate.toml");
+    let text = config_text(0, dir.path(), "").replace(
+        "listen = \"inet:127.0.0.1:0\"",
+        &format!("listen = \"unix:{}\"", socket.display()),
+    );
+    std::fs::write(&config, text).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schoolgate"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let start = Instant::now();
+    while !socket.exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no socket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&socket).expect("socket").permissions().mode() & 0o777,
+        0o660
+    );
+    let mut conn = TestConnection::configure()
+        .exact_leading_space(true)
+        .open_unix(&socket)
+        .await
+        .expect("connects");
+    conn.mail(["<s.jenkins@oakfield.sch.uk>"]).await.expect("mail");
+    conn.rcpt(["<head@oakfield.sch.uk>"]).await.expect("rcpt");
+    conn.header("Subject", " Staff briefing").await.expect("header");
+    conn.body(b"Hello\r\n".to_vec()).await.expect("body");
+    let (_, status) = conn.eom().await.expect("eom");
+    assert_eq!(status, Status::Continue);
+    drop(conn);
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("exits");
+    assert!(status.success());
+    assert!(!socket.exists(), "the socket is removed on exit");
+}
