@@ -368,7 +368,8 @@ async fn apply(cx: &mut EomContext<Session>, headers: &[HeaderEdit], body: Optio
             }
             HeaderEdit::Add { name, value } => cx.actions.add_header(cstring(name)?, cstring(value)?).await,
         };
-        result.map_err(|e| format!("{edit}: {e}"))?;
+        // Name the header, never its value: a log line carries no message content.
+        result.map_err(|e| format!("{}: {e}", edit.target()))?;
     }
     if let Some(body) = body {
         for chunk in body.chunks(65535) {

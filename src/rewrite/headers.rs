@@ -134,6 +134,25 @@ impl fmt::Display for HeaderEdit {
     }
 }
 
+impl HeaderEdit {
+    /// What the edit touches, without its value: `change To[1]`, `add X-Schoolgate-Bcc`.
+    pub fn target(&self) -> String {
+        match self {
+            HeaderEdit::Change {
+                name,
+                index,
+                value: Some(_),
+            } => format!("change {name}[{index}]"),
+            HeaderEdit::Change {
+                name,
+                index,
+                value: None,
+            } => format!("delete {name}[{index}]"),
+            HeaderEdit::Add { name, .. } => format!("add {name}"),
+        }
+    }
+}
+
 /// A milter value from a raw field value: folds joined with a bare `\n`.
 pub fn milter_value(raw_value: &str) -> String {
     raw_value.replace("\r\n", "\n")
