@@ -336,7 +336,7 @@ fn held(config: Option<&Path>, command: HeldCommand) -> Result<u8, String> {
             Ok(0)
         }
         HeldCommand::Reject { id, note } => {
-            release::reject(&*store, &engine, &id, &actor(), &note, now).map_err(|e| e.to_string())?;
+            release::reject(&*store, &id, &actor(), &note, now).map_err(|e| e.to_string())?;
             serve::send_due_notices(&*store, &engine, now);
             println!("rejected {id}; the sender is told");
             Ok(0)

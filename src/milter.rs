@@ -89,6 +89,11 @@ impl Milter {
         }
     }
 
+    /// The engine messages are judged with now (after any reload).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.current().engine.clone()
+    }
+
     fn current(&self) -> Arc<Setup> {
         match self.setup.read() {
             Ok(current) => current.clone(),
@@ -99,10 +104,10 @@ impl Milter {
     /// The indymilter callbacks for this milter.
     pub fn callbacks(self: &Arc<Self>) -> Callbacks<Session> {
         let on_eom = self.clone();
-        let on_body = self.clone();
+        let on_mail = self.clone();
         Callbacks::new()
             .on_negotiate(|cx, actions, opts| Box::pin(negotiate(cx, actions, opts)))
-            .on_mail(|cx, args| {
+            .on_mail(move |cx, args| {
                 let sender = args
                     .first()
                     .map(|a| unbracket(&a.to_string_lossy()))
@@ -115,6 +120,8 @@ impl Milter {
                 session.transaction = Some(Transaction {
                     sender,
                     auth_user,
+                    // Read once per message, not once per body chunk.
+                    limit: on_mail.current().engine.config().limits.max_message_bytes,
                     ..Transaction::default()
                 });
                 let status = session.reply(ProtoOpts::NOREPLY_MAIL);
@@ -136,9 +143,9 @@ impl Milter {
                 let status = reply(cx.data.as_ref(), ProtoOpts::NOREPLY_HEADER);
                 Box::pin(async move { status })
             })
-            .on_body(move |cx, chunk| {
-                let limit = on_body.current().engine.config().limits.max_message_bytes;
+            .on_body(|cx, chunk| {
                 if let Some(t) = cx.data.as_mut().and_then(|s| s.transaction.as_mut()) {
+                    let limit = t.limit;
                     t.add_body(chunk.as_ref(), limit);
                 }
                 let status = reply(cx.data.as_ref(), ProtoOpts::NOREPLY_BODY);
@@ -454,6 +461,8 @@ struct Transaction {
     /// Header fields, rebuilt with CRLF line endings.
     headers: Vec<u8>,
     body: Vec<u8>,
+    /// `limits.max_message_bytes` when the message began.
+    limit: usize,
     /// Past the size limit: the rest was not kept.
     truncated: bool,
 }

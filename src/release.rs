@@ -63,41 +63,29 @@ pub fn release(
     now: i64,
 ) -> Result<String, DecisionError> {
     let claim = store.claim_release(id, actor, Some(note), now)?;
-    let outgoing = match released_message(engine, &claim.message, &claim.verdict_json) {
-        Ok(message) => message,
-        Err(e) => {
-            store.finish_release(&claim, ReleaseOutcome::Refused { error: e.to_string() }, now)?;
-            return Err(e);
-        }
-    };
-    let relay = Relay::new(engine.config());
-    match relay.send(&claim.sender, &claim.recipients, &outgoing) {
+    // Whatever stops the message leaving (a verdict that cannot be read, a
+    // relay that refuses) leaves it held with the error recorded.
+    let sent = released_message(engine, &claim.message, &claim.verdict_json)
+        .map_err(|e| e.to_string())
+        .and_then(|outgoing| {
+            Relay::new(engine.config())
+                .send(&claim.sender, &claim.recipients, &outgoing)
+                .map_err(|e| e.message)
+        });
+    match sent {
         Ok(reply) => {
             store.finish_release(&claim, ReleaseOutcome::Delivered { reply: reply.clone() }, now)?;
             Ok(reply)
         }
-        Err(e) => {
-            store.finish_release(
-                &claim,
-                ReleaseOutcome::Refused {
-                    error: e.message.clone(),
-                },
-                now,
-            )?;
-            Err(DecisionError::Refused(e.message))
+        Err(error) => {
+            store.finish_release(&claim, ReleaseOutcome::Refused { error: error.clone() }, now)?;
+            Err(DecisionError::Refused(error))
         }
     }
 }
 
 /// Reject `id`: it is never sent, and the sender is told why (the notice is queued and sent by the daemon).
-pub fn reject(
-    store: &dyn Store,
-    engine: &Engine,
-    id: &str,
-    actor: &str,
-    note: &str,
-    now: i64,
-) -> Result<(), DecisionError> {
+pub fn reject(store: &dyn Store, id: &str, actor: &str, note: &str, now: i64) -> Result<(), DecisionError> {
     let held = store
         .get(id)?
         .ok_or_else(|| StoreError::NotFound { id: id.to_string() })?;
@@ -115,6 +103,5 @@ pub fn reject(
             now,
         )?;
     }
-    let _ = engine;
     Ok(())
 }

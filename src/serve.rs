@@ -182,8 +182,6 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
     let reloading = milter.clone();
     let reload_store = store.clone();
     let reload_path = config_path.clone();
-    let current_engine = Arc::new(std::sync::Mutex::new(engine.clone()));
-    let background_engine = current_engine.clone();
     tokio::spawn(async move {
         let Ok(mut hangups) = signal(SignalKind::hangup()) else {
             return;
@@ -192,16 +190,13 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
             match load(reload_path.as_deref()) {
                 Ok(new) => {
                     let new = Arc::new(new);
-                    if let Ok(old) = current_engine.lock()
-                        && (old.config().milter.listen != new.config().milter.listen
-                            || old.config().quarantine.path != new.config().quarantine.path)
+                    let old = reloading.engine();
+                    if old.config().milter.listen != new.config().milter.listen
+                        || old.config().quarantine.path != new.config().quarantine.path
                     {
                         warn!("milter.listen and quarantine.path take effect only after a restart");
                     }
-                    reloading.reload(setup(new.clone(), reload_store.clone()));
-                    if let Ok(mut current) = current_engine.lock() {
-                        *current = new;
-                    }
+                    reloading.reload(setup(new, reload_store.clone()));
                     info!("configuration reloaded");
                 }
                 Err(e) => error!("reload refused, the old configuration stays: {e}"),
@@ -211,15 +206,13 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
 
     // Notices and retention.
     let background_store = store.clone();
+    let background_milter = milter.clone();
     let mut background_stop = stop_rx.clone();
     let background = tokio::spawn(async move {
         let mut last_purge = 0i64;
         let mut last_digest_day = unix_now() / 86_400;
         loop {
-            let engine = match background_engine.lock() {
-                Ok(engine) => engine.clone(),
-                Err(poisoned) => poisoned.into_inner().clone(),
-            };
+            let engine = background_milter.engine();
             let store = background_store.clone();
             let now = unix_now();
             let purge_due = now - last_purge >= 86_400;

@@ -260,10 +260,6 @@ impl Context<'_> {
             t.columns.get(column).copied().flatten()
         })
     }
-
-    fn in_table(&self, offset: usize) -> bool {
-        self.tables.iter().any(|t| t.cell_at(offset).is_some())
-    }
 }
 
 impl Scanner {
@@ -726,7 +722,6 @@ fn people_rows(cx: &Context, hits: &[Hit]) -> (usize, bool) {
         total += rows;
         table_of_people |= rows >= 5 && kinds.len() >= 2;
     }
-    let _ = cx.in_table(0);
     (total, table_of_people)
 }
 
