@@ -11,7 +11,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::rules::{RuleAction, RuleId};
@@ -198,14 +198,15 @@ pub struct RuleSettings {
 }
 
 /// Bounds on the work one message may cause (ATTACHMENTS.md gives the origins).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The attachment limits travel with each request to the worker process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Bytes of raw message the scanner reads; the rest is an `unscannable` finding.
     pub max_message_bytes: usize,
     /// MIME parts looked at; the rest is an `unscannable` finding.
     pub max_parts: usize,
-    /// Nesting of containers (message/rfc822, archives).
+    /// Nesting of containers (message/rfc822, zip, 7z, TNEF, Office embeddings).
     pub max_nesting: usize,
     /// Characters of text taken from one part.
     pub max_part_chars: usize,
@@ -213,6 +214,26 @@ pub struct Limits {
     pub max_message_chars: usize,
     /// Bytes of HTML converted to text per part.
     pub max_html_bytes: usize,
+    /// Bytes one archive entry may decompress to.
+    pub max_entry_bytes: usize,
+    /// Bytes all archives of one attachment may decompress to, together.
+    pub max_unpacked_bytes: usize,
+    /// Entries read from one archive.
+    pub max_entries: usize,
+    /// Compression ratio above which an entry over 1 MB is a bomb.
+    pub max_ratio: usize,
+    /// Element nesting in an XML part (ODF).
+    pub max_xml_depth: usize,
+    /// Pages of a PDF read.
+    pub max_pdf_pages: usize,
+    /// Spreadsheet cells read from one workbook.
+    pub max_cells: usize,
+    /// Address space of the worker process that parses attachments, in MiB.
+    pub worker_memory_mb: usize,
+    /// CPU seconds the worker may spend on one attachment.
+    pub worker_cpu_seconds: usize,
+    /// Wall-clock seconds the worker may take for one attachment.
+    pub worker_wall_seconds: usize,
 }
 
 impl Default for Limits {
@@ -224,7 +245,40 @@ impl Default for Limits {
             max_part_chars: 10_000_000,
             max_message_chars: 50_000_000,
             max_html_bytes: 10 * 1024 * 1024,
+            max_entry_bytes: 50 * 1024 * 1024,
+            max_unpacked_bytes: 200 * 1024 * 1024,
+            max_entries: 10_000,
+            max_ratio: 100,
+            max_xml_depth: 100,
+            max_pdf_pages: 2000,
+            max_cells: 5_000_000,
+            worker_memory_mb: 1536,
+            worker_cpu_seconds: 20,
+            worker_wall_seconds: 10,
         }
+    }
+}
+
+impl Limits {
+    fn values(&self) -> [usize; 16] {
+        [
+            self.max_message_bytes,
+            self.max_parts,
+            self.max_nesting,
+            self.max_part_chars,
+            self.max_message_chars,
+            self.max_html_bytes,
+            self.max_entry_bytes,
+            self.max_unpacked_bytes,
+            self.max_entries,
+            self.max_ratio,
+            self.max_xml_depth,
+            self.max_pdf_pages,
+            self.max_cells,
+            self.worker_memory_mb,
+            self.worker_cpu_seconds,
+            self.worker_wall_seconds,
+        ]
     }
 }
 
@@ -541,15 +595,7 @@ impl Config {
             Some(limits) => {
                 let span = limits.span();
                 let limits = limits.into_inner();
-                let values = [
-                    limits.max_message_bytes,
-                    limits.max_parts,
-                    limits.max_nesting,
-                    limits.max_part_chars,
-                    limits.max_message_chars,
-                    limits.max_html_bytes,
-                ];
-                if values.contains(&0) {
+                if limits.values().contains(&0) {
                     return Err(err(span, "limits: every limit must be greater than zero".to_string()));
                 }
                 limits

@@ -24,9 +24,11 @@ pub mod rewrite;
 pub mod rules;
 pub mod serve;
 pub mod verdict;
+pub mod worker;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 pub use config::{Config, ConfigError, Mode};
 use detect::{PartReport, Scanner, TextFormat};
@@ -50,6 +52,8 @@ pub struct Engine {
     pack: RulePack,
     scanner: Scanner,
     disclaimer: disclaimer::DisclaimerMatcher,
+    /// Where attachments that need a parser are read; `None` reads them in this process.
+    documents: Option<Arc<dyn extract::DocumentReader>>,
 }
 
 impl Engine {
@@ -61,7 +65,20 @@ impl Engine {
             pack,
             scanner,
             disclaimer,
+            documents: None,
         }
+    }
+
+    /// Read Office, PDF and archive attachments through `reader` (the
+    /// daemon's and the CLI's worker pool, [`worker::WorkerPool`]) instead of
+    /// in this process.
+    pub fn with_document_reader(mut self, reader: Arc<dyn extract::DocumentReader>) -> Engine {
+        self.documents = Some(reader);
+        self
+    }
+
+    pub fn document_reader(&self) -> Option<Arc<dyn extract::DocumentReader>> {
+        self.documents.clone()
     }
 
     /// The engine for a configuration file (or the built-in defaults when
@@ -137,7 +154,7 @@ impl Engine {
                 (
                     HeaderFacts::read(message),
                     structure,
-                    extract::extract(message, structure, limits),
+                    extract::extract(message, structure, limits, self.documents.as_deref()),
                 )
             }
             None => (

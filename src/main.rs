@@ -54,6 +54,12 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Read attachments for the daemon (started by it; not for people)
+    #[command(hide = true)]
+    Worker {
+        #[arg(long, default_value_t = 1536)]
+        memory_mb: usize,
+    },
     /// Held mail: list, show, release, reject, purge
     Held {
         #[command(subcommand)]
@@ -157,7 +163,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             format,
             output,
         } => {
-            let engine = load_engine(cli.config.as_deref())?;
+            let engine = with_workers(load_engine(cli.config.as_deref())?, 1)?;
             let raw = read_message(&file)?;
             let envelope = Envelope {
                 sender: from,
@@ -180,6 +186,10 @@ fn run(cli: Cli) -> Result<u8, String> {
             init_logging();
             let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
             runtime.block_on(serve::serve(config_path(cli.config.as_deref()), listen))?;
+            Ok(0)
+        }
+        Command::Worker { memory_mb } => {
+            schoolgate::worker::run(memory_mb).map_err(|e| format!("worker: {e}"))?;
             Ok(0)
         }
         Command::Held { command } => held(cli.config.as_deref(), command),
@@ -217,6 +227,14 @@ fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
 
 fn load_engine(explicit: Option<&Path>) -> Result<Engine, String> {
     Engine::load(config_path(explicit).as_deref()).map_err(|errors| join_errors(&errors))
+}
+
+/// `engine` reading attachments in `keep` warm worker processes of this executable.
+fn with_workers(engine: Engine, keep: usize) -> Result<Engine, String> {
+    let memory = engine.config().limits.worker_memory_mb;
+    let pool = schoolgate::worker::WorkerPool::current_exe(memory, keep)
+        .map_err(|e| format!("cannot find this program to start attachment workers: {e}"))?;
+    Ok(engine.with_document_reader(std::sync::Arc::new(pool)))
 }
 
 fn join_errors(errors: &[ConfigError]) -> String {

@@ -169,7 +169,14 @@ pub async fn bind(listen: &str) -> Result<EitherListener<NoDelay, UnixListener>,
 
 /// Run until SIGTERM/SIGINT.
 pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Result<(), String> {
-    let engine = Arc::new(load(config_path.as_deref())?);
+    let engine = load(config_path.as_deref())?;
+    // One pool for the daemon's life: as many warm workers as messages scanned at once.
+    let memory = engine.config().limits.worker_memory_mb;
+    let documents: Arc<dyn crate::extract::DocumentReader> = Arc::new(
+        crate::worker::WorkerPool::current_exe(memory, engine.config().milter.workers)
+            .map_err(|e| format!("cannot find this program to start attachment workers: {e}"))?,
+    );
+    let engine = Arc::new(engine.with_document_reader(documents.clone()));
     let store = open_store(engine.config())?;
     let listen = listen.unwrap_or_else(|| engine.config().milter.listen.clone());
     let listener = bind(&listen).await?;
@@ -189,7 +196,7 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
         while hangups.recv().await.is_some() {
             match load(reload_path.as_deref()) {
                 Ok(new) => {
-                    let new = Arc::new(new);
+                    let new = Arc::new(new.with_document_reader(documents.clone()));
                     let old = reloading.engine();
                     if old.config().milter.listen != new.config().milter.listen
                         || old.config().quarantine.path != new.config().quarantine.path

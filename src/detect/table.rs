@@ -17,7 +17,7 @@ use crate::finding::Kind;
 use crate::rules::normalise_header;
 
 /// How a text's lines split into cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TextFormat {
     /// Prose or a pasted table: tabs, pipes or runs of two or more spaces.
     Plain,

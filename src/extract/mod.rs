@@ -4,16 +4,31 @@
 //! part with nothing in it.
 //!
 //! One file per format: `text` (txt/csv/tsv and charset sniffing), `html`
-//! (HTML to text in one linear pass). Office documents, PDF and archives are
-//! reported as unscannable until their extractors arrive.
+//! (HTML to text in one linear pass), `archive` (zip and 7z members),
+//! `office` (OOXML and legacy Office through `office_oxide`), `odf`
+//! (OpenDocument, streamed XML), `pdf`, `rtf`, `tnef`. `document` decides
+//! which one reads a file, by its bytes more than by its name.
+//!
+//! Third-party parsers meet hostile files here, so a caller that can
+//! (`schoolgate serve` and `scan`) passes a [`DocumentReader`] that runs
+//! them in a worker process under resource limits (`crate::worker`); the
+//! MIME walk, text and HTML stay in process.
 
+pub mod archive;
+pub mod document;
 pub mod html;
+pub mod odf;
+pub mod office;
+pub mod pdf;
+pub mod rtf;
 pub mod text;
+pub mod tnef;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::detect::TextFormat;
@@ -22,7 +37,7 @@ use crate::message::{self, Structure};
 use crate::protect::{self, Pkcs7Kind};
 
 /// One text to run the detectors over.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TextUnit {
     pub location: Location,
     pub text: String,
@@ -30,7 +45,7 @@ pub struct TextUnit {
 }
 
 /// Something to report about a part that gave no text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Note {
     /// Not read within limits, or a format not read: the reason, in plain words.
     Unscannable(String),
@@ -38,8 +53,8 @@ pub enum Note {
     ImageOnly,
 }
 
-/// An attachment seen, for the policy and the DPO's view.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An attachment (or archive entry) seen, for the policy and the DPO's view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     pub location: Location,
     pub content_type: String,
@@ -48,25 +63,59 @@ pub struct Attachment {
     pub protected: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Extraction {
     pub units: Vec<TextUnit>,
     pub notes: Vec<(Location, Note)>,
     pub attachments: Vec<Attachment>,
 }
 
-/// Extract every readable text of `message`.
-pub fn extract(message: &Message, structure: Structure, limits: &Limits) -> Extraction {
-    let mut walker = Walker {
-        limits,
-        out: Extraction::default(),
-        parts_seen: 0,
-        chars: 0,
-    };
+/// One attachment handed to a [`DocumentReader`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadRequest {
+    pub location: Location,
+    pub name: Option<String>,
+    pub content_type: String,
+    /// Containers already around it.
+    pub depth: usize,
+    pub limits: Limits,
+}
+
+/// Reads attachments that need a format parser (Office, PDF, archives, RTF,
+/// TNEF) somewhere safer than the caller's process.
+pub trait DocumentReader: Send + Sync {
+    /// What the attachment holds, with locations below `request.location`;
+    /// a reader that fails says so with an `Unscannable` note, never with
+    /// an empty extraction.
+    fn read(&self, request: &ReadRequest, bytes: &[u8]) -> Extraction;
+}
+
+/// Extract every readable text of `message`. Documents are parsed in this
+/// process unless a `reader` is given.
+pub fn extract(
+    message: &Message,
+    structure: Structure,
+    limits: &Limits,
+    reader: Option<&dyn DocumentReader>,
+) -> Extraction {
+    let mut walker = Walker::new(limits, reader);
     // An encrypted message has nothing readable, and nothing unreadable either: it is protected.
     if !structure.encrypted {
         walker.message(message, None, 0);
     }
+    walker.out
+}
+
+/// Read one attachment in this process: what a worker does for a [`ReadRequest`].
+pub fn read_document(request: &ReadRequest, bytes: &[u8]) -> Extraction {
+    let mut walker = Walker::new(&request.limits, None);
+    walker.file(
+        &request.location,
+        request.name.as_deref(),
+        &request.content_type,
+        bytes,
+        request.depth,
+    );
     walker.out
 }
 
@@ -79,44 +128,31 @@ const NOT_TEXT_TYPES: &[&str] = &[
     "application/pgp-encrypted",
 ];
 
-/// Formats whose extractors are not part of this build yet.
-const NOT_YET_READ: &[(&str, &str)] = &[
-    ("pdf", "PDF documents"),
-    ("doc", "Word documents"),
-    ("docx", "Word documents"),
-    ("docm", "Word documents"),
-    ("dot", "Word documents"),
-    ("dotx", "Word documents"),
-    ("xls", "Excel spreadsheets"),
-    ("xlsx", "Excel spreadsheets"),
-    ("xlsm", "Excel spreadsheets"),
-    ("xlsb", "Excel spreadsheets"),
-    ("ppt", "PowerPoint presentations"),
-    ("pptx", "PowerPoint presentations"),
-    ("odt", "OpenDocument files"),
-    ("ods", "OpenDocument files"),
-    ("odp", "OpenDocument files"),
-    ("rtf", "RTF documents"),
-    ("zip", "ZIP archives"),
-    ("7z", "7z archives"),
-    ("rar", "RAR archives"),
-    ("gz", "compressed files"),
-    ("tgz", "compressed files"),
-    ("tar", "archives"),
-    ("dat", "Outlook TNEF (winmail.dat) files"),
-    ("msg", "Outlook .msg files"),
-    ("pages", "Pages documents"),
-    ("numbers", "Numbers spreadsheets"),
-];
-
-struct Walker<'l> {
+/// The walk over one message or attachment; the format modules add their
+/// readers to it (`impl Walker` in each), so every text, note and limit goes
+/// through one place.
+pub(crate) struct Walker<'l> {
     limits: &'l Limits,
+    reader: Option<&'l dyn DocumentReader>,
     out: Extraction,
     parts_seen: usize,
     chars: usize,
+    /// Bytes decompressed from archives so far.
+    unpacked: usize,
 }
 
-impl Walker<'_> {
+impl<'l> Walker<'l> {
+    fn new(limits: &'l Limits, reader: Option<&'l dyn DocumentReader>) -> Self {
+        Walker {
+            limits,
+            reader,
+            out: Extraction::default(),
+            parts_seen: 0,
+            chars: 0,
+            unpacked: 0,
+        }
+    }
+
     fn message(&mut self, message: &Message, prefix: Option<&Location>, depth: usize) {
         let body_ids: HashSet<u32> = message.text_body.iter().chain(&message.html_body).copied().collect();
         let body_location = prefix.cloned().unwrap_or(Location::Body);
@@ -143,7 +179,7 @@ impl Walker<'_> {
                 PartType::Html(html) if is_body => self.html(&body_location, html),
                 PartType::Text(text) => {
                     let location = member(prefix, &attachment_name(part, id, "txt"));
-                    self.attachment_seen(&location, part, text.len(), false);
+                    self.attachment_seen(&location, &content_type(part), text.len(), false);
                     let format = text::format_of(part.attachment_name(), &content_type(part));
                     match format {
                         TextFormat::Html => self.html(&location, text),
@@ -152,7 +188,7 @@ impl Walker<'_> {
                 }
                 PartType::Html(html) => {
                     let location = member(prefix, &attachment_name(part, id, "html"));
-                    self.attachment_seen(&location, part, html.len(), false);
+                    self.attachment_seen(&location, &content_type(part), html.len(), false);
                     self.html(&location, html);
                 }
                 PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
@@ -194,10 +230,6 @@ impl Walker<'_> {
         let ctype = content_type(part);
         let name = part.attachment_name();
         let location = member(prefix, &attachment_name(part, id, "bin"));
-        let major = ctype.split('/').next().unwrap_or_default();
-        if matches!(major, "image" | "audio" | "video" | "font") || NOT_TEXT_TYPES.contains(&ctype.as_str()) {
-            return;
-        }
         let pkcs7 = matches!(ctype.as_str(), "application/pkcs7-mime" | "application/x-pkcs7-mime")
             || message::has_extension(name, &["p7m"]);
         if pkcs7 && protect::pkcs7_kind(bytes) == Pkcs7Kind::Signed {
@@ -211,26 +243,46 @@ impl Walker<'_> {
             }
             return;
         }
-        let encrypted_blob = pkcs7
-            || message::has_extension(name, &["pgp", "gpg", "asc"])
-            || ctype == "application/x-microsoft-rpmsg-message"
-            || message::has_extension(name, &["rpmsg"]);
-        // A password-protected file is protected: what is inside needs no reading.
-        let protection = protect::attachment_protection(bytes);
-        self.attachment_seen(
-            &location,
-            part,
-            bytes.len(),
-            encrypted_blob || protection.any_protected(),
-        );
-        if encrypted_blob || matches!(protection, protect::AttachmentProtection::Protected(_)) {
+        self.file(&location, name, &ctype, bytes, depth);
+    }
+
+    /// One file — a MIME attachment, an archive entry, a file inside a
+    /// winmail.dat — read by what its bytes say it is, then by its name.
+    pub(crate) fn file(&mut self, location: &Location, name: Option<&str>, ctype: &str, bytes: &[u8], depth: usize) {
+        let major = ctype.split('/').next().unwrap_or_default();
+        if matches!(major, "image" | "audio" | "video" | "font") || NOT_TEXT_TYPES.contains(&ctype) {
             return;
         }
+        let encrypted_blob = matches!(ctype, "application/pkcs7-mime" | "application/x-pkcs7-mime")
+            || message::has_extension(name, &["p7m", "pgp", "gpg", "asc", "rpmsg"])
+            || ctype == "application/x-microsoft-rpmsg-message";
+        if encrypted_blob {
+            self.attachment_seen(location, ctype, bytes.len(), true);
+            return;
+        }
+        if let Some(kind) = document::kind_of(name, bytes) {
+            match self.reader {
+                Some(reader) => {
+                    let request = ReadRequest {
+                        location: location.clone(),
+                        name: name.map(str::to_string),
+                        content_type: ctype.to_string(),
+                        depth,
+                        limits: *self.limits,
+                    };
+                    let read = reader.read(&request, bytes);
+                    self.absorb(read);
+                }
+                None => self.document(kind, location, name, ctype, bytes, depth),
+            }
+            return;
+        }
+        self.attachment_seen(location, ctype, bytes.len(), false);
         if ctype == "message/rfc822" || message::has_extension(name, &["eml"]) {
             match message::parse(bytes) {
-                Some(nested) => self.nested(&nested, &location, depth),
+                Some(nested) => self.nested(&nested, location, depth),
                 None => self.note(
-                    &location,
+                    location,
                     Note::Unscannable("the attached message is empty or broken".to_string()),
                 ),
             }
@@ -241,33 +293,41 @@ impl Walker<'_> {
             || major == "text"
             || (name.is_none() || ctype == "application/octet-stream") && text::looks_like_text(bytes)
         {
-            let format = text::format_of(name, &ctype);
+            let format = text::format_of(name, ctype);
             let decoded = text::decode(bytes);
             match format {
-                TextFormat::Html => self.html(&location, &decoded),
-                _ => self.text(&location, &decoded, format),
+                TextFormat::Html => self.html(location, &decoded),
+                _ => self.text(location, &decoded, format),
             }
             return;
         }
-        let reason = if ctype == "application/ms-tnef" || name.is_some_and(|n| n.eq_ignore_ascii_case("winmail.dat")) {
-            "Outlook TNEF (winmail.dat) files are not read yet".to_string()
-        } else {
-            let ext = name
-                .and_then(|n| n.rsplit_once('.'))
-                .map(|(_, e)| e.to_ascii_lowercase())
-                .unwrap_or_default();
-            match NOT_YET_READ.iter().find(|(e, _)| *e == ext) {
-                Some((_, what)) => format!("{what} are not read yet"),
-                None => format!("{ctype} is not a format schoolgate reads"),
-            }
+        let reason = match document::named_format(name) {
+            Some(what) => format!("the file is named as {what} but its content is not one: it may be damaged"),
+            None => format!("{ctype} is not a format schoolgate reads"),
         };
-        self.note(&location, Note::Unscannable(reason));
+        self.note(location, Note::Unscannable(reason));
     }
 
-    fn attachment_seen(&mut self, location: &Location, part: &MessagePart, size: usize, protected: bool) {
+    /// Take in what a [`DocumentReader`] read, under this message's limits.
+    fn absorb(&mut self, read: Extraction) {
+        self.out.attachments.extend(read.attachments);
+        for (location, note) in read.notes {
+            self.note(&location, note);
+        }
+        for unit in read.units {
+            self.text(&unit.location, &unit.text, unit.format);
+        }
+    }
+
+    /// Bytes may still be decompressed from archives for this attachment.
+    fn unpack_room(&self) -> usize {
+        self.limits.max_unpacked_bytes.saturating_sub(self.unpacked)
+    }
+
+    fn attachment_seen(&mut self, location: &Location, content_type: &str, size: usize, protected: bool) {
         self.out.attachments.push(Attachment {
             location: location.clone(),
-            content_type: content_type(part),
+            content_type: content_type.to_string(),
             size,
             protected,
         });
@@ -412,7 +472,7 @@ mod tests {
     fn extract_raw(raw: &str) -> Extraction {
         let message = message::parse(raw.as_bytes()).expect("parses");
         let structure = Structure::read(&message);
-        extract(&message, structure, &Limits::default())
+        extract(&message, structure, &Limits::default(), None)
     }
 
     #[test]
@@ -431,14 +491,10 @@ mod tests {
                 ("attachment:pupils.csv".to_string(), TextFormat::Csv)
             ]
         );
-        assert_eq!(
-            extraction.notes,
-            [(
-                Location::Attachment("report.pdf".to_string()),
-                Note::Unscannable("PDF documents are not read yet".to_string())
-            )]
-        );
-    }
+        // A PDF that is only its header is damaged: reported, never taken as empty.
+        assert_eq!(extraction.notes.len(), 1);
+        assert_eq!(extraction.notes[0].0, Location::Attachment("report.pdf".to_string()));
+        assert!(matches!(extraction.notes[0].1, Note::Unscannable(_)));    }
 
     #[test]
     fn forwarded_message_parts_nest_under_it() {
