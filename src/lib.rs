@@ -38,6 +38,35 @@ use policy::{Facts, Recipients};
 pub use rules::{RuleAction, RuleId, RulePack};
 pub use verdict::{Action, Verdict};
 
+/// Each attachment seen, with what its reading came to.
+fn attachment_states(
+    attachments: &[extract::Attachment],
+    reports: &BTreeMap<Location, PartReport>,
+) -> Vec<verdict::AttachmentState> {
+    use verdict::Protection;
+    attachments
+        .iter()
+        .map(|a| {
+            let report = reports.get(&a.location);
+            let protection = if a.protected {
+                Protection::Protected
+            } else if report.is_some_and(|r| !r.unscannable.is_empty()) {
+                Protection::Unscannable
+            } else if report.is_some_and(|r| r.image_only) {
+                Protection::ImageOnly
+            } else {
+                Protection::Readable
+            };
+            verdict::AttachmentState {
+                location: a.location.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+                protection,
+            }
+        })
+        .collect()
+}
+
 /// The envelope of a message, as the relay gives it (MAIL FROM, RCPT TO).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Envelope {
@@ -198,7 +227,8 @@ impl Engine {
             attachments: &extraction.attachments,
             disclaimer_present,
         };
-        let verdict = policy::decide(&facts, &self.config, &self.pack);
+        let mut verdict = policy::decide(&facts, &self.config, &self.pack);
+        verdict.attachments = attachment_states(&extraction.attachments, &reports);
         let rewrite = (want_rewrite && complete && verdict.action == Action::Rewrite)
             .then(|| rewrite::plan_parsed(raw, parsed.as_ref(), &verdict.rewrites, &self.config, &self.disclaimer));
         (verdict, rewrite)

@@ -321,6 +321,7 @@ fn placeholder_verdict() -> Verdict {
         skipped: Vec::new(),
         monitor: None,
         rewrites: Default::default(),
+        attachments: Vec::new(),
     }
 }
 

@@ -123,6 +123,7 @@ pub fn decide(facts: &Facts, config: &Config, pack: &RulePack) -> Verdict {
         skipped: Vec::new(),
         monitor: None,
         rewrites: Rewrites::default(),
+        attachments: Vec::new(),
     };
     // Internal mail is approved untouched; its findings are still counted.
     if !outbound {

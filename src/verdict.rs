@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Mode;
-use crate::finding::Finding;
+use crate::finding::{Finding, Location};
 use crate::rules::{RuleAction, RuleId};
 
 /// The overall decision, strongest last.
@@ -103,6 +103,32 @@ pub struct Verdict {
     pub monitor: Option<MonitorNote>,
     #[serde(default, skip_serializing_if = "Rewrites::is_empty")]
     pub rewrites: Rewrites,
+    /// Every attachment and archive entry seen, and what could be done with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentState>,
+}
+
+/// One attachment (or archive entry) in the verdict: what the DPO's view lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentState {
+    pub location: Location,
+    pub content_type: String,
+    pub size: usize,
+    pub protection: Protection,
+}
+
+/// What schoolgate could do with an attachment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// Encrypted: a password is needed to open it (its content counts as protected).
+    Protected,
+    /// Read and scanned.
+    Readable,
+    /// Pictures of text only (a scan): readable, nothing to scan.
+    ImageOnly,
+    /// Could not be read within limits; see its `unscannable` finding.
+    Unscannable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

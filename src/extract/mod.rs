@@ -494,7 +494,8 @@ mod tests {
         // A PDF that is only its header is damaged: reported, never taken as empty.
         assert_eq!(extraction.notes.len(), 1);
         assert_eq!(extraction.notes[0].0, Location::Attachment("report.pdf".to_string()));
-        assert!(matches!(extraction.notes[0].1, Note::Unscannable(_)));    }
+        assert!(matches!(extraction.notes[0].1, Note::Unscannable(_)));
+    }
 
     #[test]
     fn forwarded_message_parts_nest_under_it() {

@@ -94,6 +94,7 @@ pub(crate) fn verdict(rules: &[RuleId]) -> Verdict {
         skipped: vec![],
         monitor: None,
         rewrites: Rewrites::default(),
+        attachments: Vec::new(),
     }
 }
 
