@@ -126,11 +126,26 @@ impl Structure {
                 pkcs7_structure(protect::pkcs7_kind(part_bytes(message, 0)))
             }
             _ => Structure {
-                encrypted: inline_pgp_encrypted(message),
+                encrypted: inline_pgp_encrypted(message) || rights_managed(message),
                 signed: false,
             },
         }
     }
+}
+
+/// An Outlook rights-managed (IRM/RMS) message: the real message is the
+/// encrypted `message.rpmsg` attachment; the wrapper's text is only a notice.
+fn rights_managed(message: &Message) -> bool {
+    message.attachments().any(|part| {
+        part.content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("application")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("x-microsoft-rpmsg-message"))
+        }) || part
+            .attachment_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("message.rpmsg"))
+    })
 }
 
 fn pkcs7_structure(kind: Pkcs7Kind) -> Structure {

@@ -102,8 +102,13 @@ struct Expected {
 #[test]
 fn every_fixture_shows_what_it_was_written_for() {
     let engine = engine();
-    let text = std::fs::read_to_string(fixtures().join("expected.toml")).expect("expected.toml");
-    let expected: BTreeMap<String, Expected> = toml::from_str(&text).expect("expected.toml parses");
+    // expected.toml is written by make_messages.py, expected-attachments.toml by make_attachments.py.
+    let mut expected: BTreeMap<String, Expected> = BTreeMap::new();
+    for file in ["expected.toml", "expected-attachments.toml"] {
+        let text = std::fs::read_to_string(fixtures().join(file)).expect("expected file");
+        let part: BTreeMap<String, Expected> = toml::from_str(&text).expect("expected file parses");
+        expected.extend(part);
+    }
     let mut failures = Vec::new();
     for path in messages() {
         let file = path.file_name().expect("name").to_string_lossy().to_string();

@@ -119,7 +119,8 @@ impl Vocabulary {
         let mut patterns = Vec::new();
         for i in order {
             let entry = &entries[i];
-            let escaped = regex::escape(&entry.written);
+            // A phrase may be wrapped onto the next line ("the password is\nWren#3150").
+            let escaped = regex::escape(&entry.written).replace(' ', r"\s+");
             let (before, after) = boundaries(&entry.written);
             if !entry.exact.is_empty() {
                 patterns.push((format!("{before}{escaped}{after}"), i));

@@ -668,7 +668,7 @@ impl Scanner {
     /// After a password phrase: a token that is not an ordinary word of prose.
     fn password_follows(&self, text: &str, from: usize) -> bool {
         let rest = &text[from..floor_char_boundary(text, from + 80)];
-        let rest = rest.trim_start_matches([' ', '\t', ':', '=', '-']);
+        let rest = rest.trim_start_matches([' ', '\t', '\r', '\n', ':', '=', '-']);
         let rest = rest.trim_start_matches(['"', '\'', '“', '‘']);
         let token: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
         let token = token.trim_end_matches(['.', ',', ';', ')', '"', '\'', '”', '’', '!', '?']);

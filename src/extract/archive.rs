@@ -100,20 +100,18 @@ impl Walker<'_> {
                 continue;
             }
             let data = match archive.by_index(index) {
-                Ok(mut entry) => self.unpack(&member, &mut entry, stored),
-                Err(error) => {
-                    self.attachment_seen(&member, entry_type, 0, false);
-                    self.note(
-                        &member,
-                        Note::Unscannable(format!("the entry could not be unpacked ({error})")),
-                    );
-                    None
-                }
+                Ok(mut entry) => self.unpack(&mut entry, stored),
+                Err(error) => Err(format!("it could not be unpacked ({error})")),
             };
             match data {
-                Some(data) => self.file(&member, Some(&entry_name), entry_type, &data, depth + 1),
-                None if self.unpack_room() == 0 => return,
-                None => {}
+                Ok(data) => self.file(&member, Some(&entry_name), entry_type, &data, depth + 1),
+                Err(reason) => {
+                    self.attachment_seen(&member, entry_type, 0, false);
+                    self.note(&member, Note::Unscannable(reason));
+                    if self.unpack_room() == 0 {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -182,14 +180,13 @@ impl Walker<'_> {
             }
             let member = location.member(&entry_path(&entry.name));
             // Solid blocks have no per-file stored size; the block's ratio is checked by the budget alone.
-            if let Some(data) = self.unpack(&member, content, 0) {
-                self.file(
-                    &member,
-                    Some(&entry.name),
-                    content_type_for(&entry.name),
-                    &data,
-                    depth + 1,
-                );
+            let entry_type = content_type_for(&entry.name);
+            match self.unpack(content, 0) {
+                Ok(data) => self.file(&member, Some(&entry.name), entry_type, &data, depth + 1),
+                Err(reason) => {
+                    self.attachment_seen(&member, entry_type, 0, false);
+                    self.note(&member, Note::Unscannable(reason));
+                }
             }
             Ok(true)
         });
@@ -203,45 +200,35 @@ impl Walker<'_> {
     }
 
     /// An entry's bytes, within the entry limit, the attachment's budget and
-    /// the bomb ratio (`stored` is its compressed size; 0 when unknown).
-    fn unpack(&mut self, member: &Location, content: &mut dyn Read, stored: u64) -> Option<Vec<u8>> {
+    /// the bomb ratio (`stored` is its compressed size; 0 when unknown); or why not.
+    pub(super) fn unpack(&mut self, content: &mut dyn Read, stored: u64) -> Result<Vec<u8>, String> {
         let limit = self.limits.max_entry_bytes.min(self.unpack_room());
         let mut data = Vec::new();
         let read = content.take(limit as u64 + 1).read_to_end(&mut data);
         self.unpacked += data.len();
         if let Err(error) = read {
-            self.note(
-                member,
-                Note::Unscannable(format!("the entry could not be unpacked ({error})")),
-            );
-            return None;
+            return Err(format!("it could not be unpacked ({error})"));
         }
         if data.len() > limit {
-            let reason = if limit < self.limits.max_entry_bytes {
+            return Err(if limit < self.limits.max_entry_bytes {
                 format!(
                     "archives in this attachment unpack to more than {} MB; the rest was not read",
                     self.limits.max_unpacked_bytes / (1024 * 1024)
                 )
             } else {
                 format!(
-                    "the entry unpacks to more than {} MB and was not read",
+                    "it unpacks to more than {} MB and was not read",
                     self.limits.max_entry_bytes / (1024 * 1024)
                 )
-            };
-            self.note(member, Note::Unscannable(reason));
-            return None;
+            });
         }
         let ratio = data.len() as u64 / stored.max(1);
         if stored > 0 && data.len() > RATIO_FLOOR_BYTES && ratio > self.limits.max_ratio as u64 {
-            self.note(
-                member,
-                Note::Unscannable(format!(
-                    "the entry inflates {ratio} times its stored size (a zip bomb) and was not read"
-                )),
-            );
-            return None;
+            return Err(format!(
+                "it inflates {ratio} times its stored size (a zip bomb) and was not read"
+            ));
         }
-        Some(data)
+        Ok(data)
     }
 }
 

@@ -95,6 +95,12 @@ impl Walker<'_> {
                 if read.truncated {
                     self.note(location, super::truncated_note(self.limits.max_part_chars));
                 }
+                if read.too_deep {
+                    self.note(
+                        location,
+                        Note::Unscannable("its groups nest too deep; the text inside them was not read".to_string()),
+                    );
+                }
                 self.text(location, &read.text, TextFormat::Html);
             }
             DocumentKind::Tnef => self.tnef(location, ctype, bytes, depth),

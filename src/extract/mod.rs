@@ -23,6 +23,7 @@ pub mod pdf;
 pub mod rtf;
 pub mod text;
 pub mod tnef;
+pub mod xml;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -169,6 +170,23 @@ impl<'l> Walker<'l> {
                 return;
             }
             let is_body = body_ids.contains(&(id as u32)) && !is_attachment(part);
+            if part.is_encoding_problem && !matches!(part.body, PartType::Multipart(_)) {
+                // mail-parser hands back the undecoded text of a part it could not decode.
+                let location = if is_body {
+                    body_location.clone()
+                } else {
+                    member(prefix, &attachment_name(part, id, "bin"))
+                };
+                let reason =
+                    "its transfer encoding (base64 or quoted-printable) is damaged, so it could not be decoded";
+                if !is_body {
+                    self.attachment_seen(&location, &content_type(part), part.contents().len(), false);
+                }
+                self.note(&location, Note::Unscannable(reason.to_string()));
+                if !is_body {
+                    continue;
+                }
+            }
             match &part.body {
                 PartType::Multipart(_) => {}
                 PartType::Message(nested) => {

@@ -60,15 +60,23 @@ impl Walker<'_> {
         if encrypted {
             return;
         }
-        let limit = self.limits.max_entry_bytes.min(self.unpack_room());
-        let content = match read_part(archive, "content.xml", limit) {
+        let content = match archive.by_name("content.xml") {
+            Ok(mut entry) => {
+                let stored = entry.compressed_size();
+                self.unpack(&mut entry, stored)
+            }
+            Err(error) => Err(format!("it has no readable content.xml ({error})")),
+        };
+        let content = match content.and_then(|xml| super::xml::check(&xml, self.limits.max_xml_depth).map(|()| xml)) {
             Ok(content) => content,
             Err(reason) => {
-                self.note(location, Note::Unscannable(reason));
+                self.note(
+                    location,
+                    Note::Unscannable(format!("the document could not be read: {reason}")),
+                );
                 return;
             }
         };
-        self.unpacked += content.len();
         let read = odf_text(
             &content,
             self.limits.max_xml_depth,

@@ -40,6 +40,13 @@ impl Walker<'_> {
             );
             return;
         };
+        if let Err(reason) = self.guard_package(bytes) {
+            self.note(
+                location,
+                Note::Unscannable(format!("the document could not be read: {reason}")),
+            );
+            return;
+        }
         match self.open_office(bytes, format) {
             Ok(document) => self.office_text(location, &document, format),
             Err(reason) => self.note(
@@ -114,6 +121,28 @@ impl Walker<'_> {
                 Note::Unscannable(format!("the document could not be read ({failure})")),
             );
         }
+    }
+
+    /// Check every XML part of an OOXML package that holds text before
+    /// `office_oxide` reads it: it skips what it cannot read without saying so.
+    fn guard_package(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+        for index in 0..archive.len().min(self.limits.max_entries) {
+            let mut entry = archive.by_index(index).map_err(|e| e.to_string())?;
+            let name = entry.name().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
+            let text_part = name.ends_with(".xml")
+                && ["word/", "xl/", "ppt/"].iter().any(|p| name.starts_with(p))
+                && !name.contains("/theme/");
+            if !text_part {
+                continue;
+            }
+            let stored = entry.compressed_size();
+            let xml = self
+                .unpack(&mut entry, stored)
+                .map_err(|reason| format!("its part {name}: {reason}"))?;
+            super::xml::check(&xml, self.limits.max_xml_depth).map_err(|reason| format!("{reason} (in {name})"))?;
+        }
+        Ok(())
     }
 
     fn open_office(&self, bytes: &[u8], format: DocumentFormat) -> Result<Document, String> {
