@@ -381,3 +381,36 @@ async fn a_unix_socket_is_served_and_cleaned_up() {
     assert!(status.success());
     assert!(!socket.exists(), "the socket is removed on exit");
 }
+
+/// The daemon reads hostile attachments in its worker processes: each
+/// message gets an answer, and mail after them is still judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_attachments_never_stop_the_daemon() {
+    let serve = start();
+    let hostile = tempfile::tempdir().expect("tempdir");
+    let script = common::fixtures().join("hostile/make_hostile.py");
+    let made = Command::new("python3")
+        .arg(script)
+        .arg(hostile.path())
+        .arg("--skip-large")
+        .status()
+        .expect("python3 runs");
+    assert!(made.success());
+    for name in [
+        "zip-bomb-nested.eml",
+        "zip-bomb-flat-lying.eml",
+        "pdf-cyclic.eml",
+        "docx-billion-laughs.eml",
+        "xlsx-dense-range.eml",
+        "7z-4gb-unpack.eml",
+        "tnef-4gb-attr.eml",
+        "rtf-deep-groups.eml",
+    ] {
+        let raw = std::fs::read(hostile.path().join(name)).expect("hostile eml");
+        let status = send(serve.port, &raw).await;
+        assert!(status.is_ok(), "{name}: {status:?}\n{}", serve.log());
+    }
+    assert_eq!(send(serve.port, &risky(1)).await, Ok(Status::Discard));
+    let log = serve.log();
+    assert!(!log.contains("panicked"), "{log}");
+}
