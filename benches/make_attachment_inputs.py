@@ -35,10 +35,16 @@ def xlsx(path, rows):
     wb = openpyxl.Workbook(write_only=False)
     ws = wb.active
     ws.title = "Pupils"
-    ws.append(["Surname", "Forename", "Date of birth", "UPN", "Year", "Address", "Postcode"])
+    ws.append(["Surname", "Forename", "Date of birth", "UPN", "Year", "Address", "Postcode",
+               "Parent/carer", "Mobile", "Email", "Emergency contact", "Medical notes"])
+    streets = ["Church Lane", "Mill Road", "Station Road", "Oak Avenue", "Victoria Street", "Park View"]
     for i in range(rows):
-        ws.append([LAST[i % 10], FIRST[(i // 10) % 10], datetime.date(2012 + i % 7, 1 + i % 12, 1 + i % 28),
-                   upn(i), 1 + i % 6, f"{1 + i % 200} Church Lane", "OX4 1AB"])
+        surname = LAST[i % 10] + ("-" + LAST[(i // 100) % 10] if i % 3 == 0 else "")
+        ws.append([surname, FIRST[(i // 10) % 10], datetime.date(2012 + i % 7, 1 + i % 12, 1 + i % 28),
+                   upn(i), 1 + i % 6, f"{1 + i % 200} {streets[i % 6]}, Flat {i}", f"OX{1 + i % 9} {i % 10}AB",
+                   f"{FIRST[(i + 3) % 10]} {surname}", f"07700 9{i:05d}", f"parent{i}@example.com",
+                   f"{FIRST[(i + 5) % 10]} {LAST[(i + 7) % 10]} (grandparent) 01865 {i:06d}",
+                   "asthma, inhaler in class" if i % 17 == 0 else ""])
         ws.cell(row=i + 2, column=3).number_format = "dd/mm/yyyy"
     wb.save(path)
 

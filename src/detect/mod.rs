@@ -679,16 +679,19 @@ impl Scanner {
 
 /// A phone number next to a person's name is personal data (DETECTORS.md).
 fn raise_phones_near_names(hits: &mut [Hit]) {
-    let names: Vec<usize> = hits
+    let mut names: Vec<usize> = hits
         .iter()
         .filter(|h| h.kind == Kind::PersonName)
         .map(|h| h.start)
         .collect();
+    // Sorted, so each phone costs a binary search, not a walk over every name (a 10,000-row sheet).
+    names.sort_unstable();
     for hit in hits
         .iter_mut()
         .filter(|h| h.kind == Kind::PhoneUk && h.confidence == Confidence::Low)
     {
-        if names.iter().any(|&n| n.abs_diff(hit.start) <= NEAR_WINDOW) {
+        let first_near = names.partition_point(|&n| n + NEAR_WINDOW < hit.start);
+        if names.get(first_near).is_some_and(|&n| n <= hit.start + NEAR_WINDOW) {
             hit.confidence = Confidence::Medium;
         }
     }
