@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use mail_parser::{MimeHeaders, PartType};
+use mail_parser::{Message, MimeHeaders, PartType};
 
 use crate::Engine;
 use crate::extract::html::html_to_text;
@@ -68,6 +68,25 @@ pub fn show(engine: &Engine, held: &HeldMessage) -> String {
         return out;
     };
     let _ = writeln!(out, "\nHeaders:");
+    for (name, value) in headers(engine, raw, &message) {
+        let _ = writeln!(out, "  {name}: {value}");
+    }
+    let listed = attachments(&message);
+    if !listed.is_empty() {
+        let _ = writeln!(out, "\nAttachments (not opened):");
+        for a in listed {
+            let _ = writeln!(out, "  {}", engine.mask(&format!("{} ({}, {} bytes)", a.name, a.content_type, a.size)));
+        }
+    }
+    let text = body_text(engine, &message);
+    let _ = writeln!(out, "\nText (shown as text; personal values masked):\n");
+    let _ = writeln!(out, "{text}");
+    out
+}
+
+/// The headers a reviewer needs, unfolded, with personal values masked.
+pub fn headers(engine: &Engine, raw: &[u8], message: &Message) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
     for name in ["From", "To", "Cc", "Subject", "Date", "Message-ID"] {
         for header in message
             .root_part()
@@ -75,31 +94,41 @@ pub fn show(engine: &Engine, held: &HeldMessage) -> String {
             .iter()
             .filter(|h| h.name.as_str().eq_ignore_ascii_case(name))
         {
-            let value = String::from_utf8_lossy(&raw[header.offset_start as usize..header.offset_end as usize])
+            let range = header.offset_start as usize..header.offset_end as usize;
+            let value = String::from_utf8_lossy(raw.get(range).unwrap_or_default())
                 .trim()
                 .replace(['\r', '\n'], " ");
-            let _ = writeln!(out, "  {name}: {}", engine.mask(&value));
+            out.push((name, engine.mask(&value)));
         }
     }
-    let attachments: Vec<String> = message
+    out
+}
+
+/// One top-level attachment of a held message, as listed (never opened).
+pub struct ListedAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+}
+
+/// The message's attachments in MIME order: the order downloads are numbered in.
+pub fn attachments(message: &Message) -> Vec<ListedAttachment> {
+    message
         .attachments()
-        .map(|a| {
-            format!(
-                "{} ({}, {} bytes)",
-                a.attachment_name().unwrap_or("unnamed"),
-                a.content_type()
-                    .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
-                    .unwrap_or_default(),
-                a.len()
-            )
+        .map(|a| ListedAttachment {
+            name: a.attachment_name().unwrap_or("unnamed").to_string(),
+            content_type: a
+                .content_type()
+                .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+                .unwrap_or_default(),
+            size: a.len(),
         })
-        .collect();
-    if !attachments.is_empty() {
-        let _ = writeln!(out, "\nAttachments (not opened):");
-        for a in attachments {
-            let _ = writeln!(out, "  {}", engine.mask(&a));
-        }
-    }
+        .collect()
+}
+
+/// The message's text as text — HTML converted, never rendered — with
+/// every personal value masked.
+pub fn body_text(engine: &Engine, message: &Message) -> String {
     let text = match message
         .text_body
         .first()
@@ -110,7 +139,5 @@ pub fn show(engine: &Engine, held: &HeldMessage) -> String {
         Some(PartType::Html(h)) => html_to_text(h, 1_000_000).text,
         _ => String::new(),
     };
-    let _ = writeln!(out, "\nText (shown as text; personal values masked):\n");
-    let _ = writeln!(out, "{}", engine.mask(&text));
-    out
+    engine.mask(&text)
 }
