@@ -254,14 +254,17 @@ pub fn dummy_verify() {
 }
 
 /// A new secret for a session token or a CSRF token: 256 bits from the
-/// system's random source, as 64 lower-case hex digits. Fails only if that
-/// source does (never falls back to anything guessable).
+/// system's random source, as 43 characters of URL-safe base64 (fit for a
+/// cookie or a form field, and never of the shape of a [`token_hash`], so a
+/// store refuses a token passed where its hash belongs). Fails only if the
+/// random source does (never falls back to anything guessable).
 pub fn new_token() -> Result<String, String> {
+    use base64::Engine as _;
     let mut bytes = [0u8; 32];
     OsRng
         .try_fill_bytes(&mut bytes)
         .map_err(|e| format!("the system's random source failed: {e}"))?;
-    Ok(crate::quarantine::audit::hex(&bytes))
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What a store keeps of a session token: its SHA-256, as 64 lower-case
@@ -472,7 +475,12 @@ mod tests {
         let a = new_token().expect("token");
         let b = new_token().expect("token");
         assert_ne!(a, b);
-        assert!(is_token_hash(&a), "a token has the same shape as a hash: {a}");
+        assert_eq!(a.len(), 43);
+        assert!(
+            a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
+            "{a}"
+        );
+        assert!(!is_token_hash(&a), "a token never looks like its hash: {a}");
         assert_eq!(
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -483,9 +491,9 @@ mod tests {
             "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
         ));
         assert!(!is_token_hash("abc"));
-        assert!(secrets_match(&a, &a.clone()));
+        assert!(secrets_match(&a, &a.to_string()));
         assert!(!secrets_match(&a, &b));
-        assert!(!secrets_match(&a, &a[..63]));
+        assert!(!secrets_match(&a, &a[..42]));
         assert!(!secrets_match(&a, ""));
     }
 }
