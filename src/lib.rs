@@ -6,6 +6,7 @@
 //! `message → extract → detect → policy`; it knows nothing of milters, web
 //! servers or databases.
 
+pub mod accounts;
 pub mod config;
 pub mod detect;
 pub mod disclaimer;

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use schoolgate::quarantine::{AuditCheck, ListFilter, Status};
-use schoolgate::{ConfigError, Engine, Envelope, RulePack, config, release, report, serve};
+use schoolgate::accounts::{self, Account, Role};
+use schoolgate::quarantine::{AuditCheck, ListFilter, Status, format_utc};
+use schoolgate::{Config, ConfigError, Engine, Envelope, RulePack, config, release, report, serve};
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +65,11 @@ enum Command {
     Held {
         #[command(subcommand)]
         command: HeldCommand,
+    },
+    /// Review UI accounts: add, change a password, disable, list
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
     },
     /// The audit log: every hold, view, release, reject and purge
     Audit {
@@ -121,6 +127,38 @@ enum HeldCommand {
     },
     /// Remove message bodies past quarantine.retention_days (metadata and audit stay)
     Purge,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add an account; its password is asked for twice on the terminal
+    Add {
+        /// Lower-case letters, digits, dots, underscores, hyphens or @ (an email address fits)
+        name: String,
+        /// dpo (reads, decides, downloads originals), reviewer (reads, decides), auditor (reads)
+        #[arg(long, value_name = "dpo|reviewer|auditor")]
+        role: String,
+        /// Only mail from this sender domain and its subdomains; repeatable [default: every sender]
+        #[arg(long = "domain", value_name = "DOMAIN")]
+        domains: Vec<String>,
+        /// Read the password from the first line of standard input (for scripts)
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password; anyone signed in as the account is signed out
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input (for scripts)
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop an account from signing in and sign it out; its audit entries stay
+    Disable { name: String },
+    /// Every account with its role, state and sender domains (never a password hash)
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,6 +231,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             Ok(0)
         }
         Command::Held { command } => held(cli.config.as_deref(), command),
+        Command::Users { command } => users(cli.config.as_deref(), command),
         Command::Audit { command, since, format } => audit(cli.config.as_deref(), command, since, format),
         Command::Rules {
             command: RulesCommand::Check { dir },
@@ -222,6 +261,14 @@ fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
     match explicit {
         Some(path) => Some(path.to_path_buf()),
         None => Some(PathBuf::from(config::DEFAULT_PATH)).filter(|p| p.exists()),
+    }
+}
+
+/// The configuration alone, for commands that need no rules.
+fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
+    match config_path(explicit) {
+        Some(path) => Config::load(&path).map_err(|e| e.to_string()),
+        None => Ok(Config::default()),
     }
 }
 
@@ -324,7 +371,7 @@ fn held(config: Option<&Path>, command: HeldCommand) -> Result<u8, String> {
                             "{}  {:<9}  {}  {} -> {}  [{}]{}",
                             row.id,
                             row.status.as_str(),
-                            schoolgate::quarantine::format_utc(row.held_at),
+                            format_utc(row.held_at),
                             if row.sender.is_empty() { "<>" } else { &row.sender },
                             row.recipients.join(", "),
                             row.rules.join(", "),
@@ -393,6 +440,131 @@ fn held(config: Option<&Path>, command: HeldCommand) -> Result<u8, String> {
     }
 }
 
+fn users(config: Option<&Path>, command: UsersCommand) -> Result<u8, String> {
+    let store = serve::open_store(&load_config(config)?)?;
+    let now = serve::unix_now();
+    match command {
+        UsersCommand::Add {
+            name,
+            role,
+            domains,
+            password_stdin,
+        } => {
+            // Everything but the password is checked before it is asked for.
+            let name = accounts::normalise_name(&name);
+            accounts::check_name(&name)?;
+            let role: Role = role.parse()?;
+            let domains = accounts::normalise_domains(&domains)?;
+            if store.account(&name).map_err(|e| e.to_string())?.is_some() {
+                return Err(format!("there is already an account named {name}"));
+            }
+            let password = new_password(&name, password_stdin)?;
+            let hash = accounts::hash_password(&password)?;
+            let account = Account {
+                name,
+                role,
+                domains,
+                disabled: false,
+                created_at: now,
+            };
+            store
+                .add_account(&account, &hash, &actor(), now)
+                .map_err(|e| e.to_string())?;
+            println!("added {}: {}, {}", account.name, account.role, senders(&account));
+            Ok(0)
+        }
+        UsersCommand::Passwd { name, password_stdin } => {
+            let name = accounts::normalise_name(&name);
+            if store.account(&name).map_err(|e| e.to_string())?.is_none() {
+                return Err(format!("there is no account named {name}"));
+            }
+            let password = new_password(&name, password_stdin)?;
+            let hash = accounts::hash_password(&password)?;
+            store
+                .set_password(&name, &hash, &actor(), now)
+                .map_err(|e| e.to_string())?;
+            println!("changed the password of {name}; anyone signed in as {name} must sign in again");
+            Ok(0)
+        }
+        UsersCommand::Disable { name } => {
+            let name = accounts::normalise_name(&name);
+            match store.account(&name).map_err(|e| e.to_string())? {
+                None => Err(format!("there is no account named {name}")),
+                Some((account, _)) if account.disabled => {
+                    println!("{name} was already disabled");
+                    Ok(0)
+                }
+                Some(_) => {
+                    store.disable_account(&name, &actor(), now).map_err(|e| e.to_string())?;
+                    println!("disabled {name}; it is signed out and can no longer sign in");
+                    Ok(0)
+                }
+            }
+        }
+        UsersCommand::List { format } => {
+            let all = store.accounts().map_err(|e| e.to_string())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?),
+                Format::Text => {
+                    if all.is_empty() {
+                        println!("no accounts; add one with `schoolgate users add NAME --role dpo`");
+                    }
+                    for account in &all {
+                        println!(
+                            "{:<24}  {:<8}  {:<8}  since {}  {}",
+                            account.name,
+                            account.role.as_str(),
+                            if account.disabled { "disabled" } else { "active" },
+                            format_utc(account.created_at),
+                            senders(account)
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Whose mail an account sees, in words.
+fn senders(account: &Account) -> String {
+    if account.domains.is_empty() {
+        "mail from every sender".to_string()
+    } else {
+        format!("mail from {}", account.domains.join(", "))
+    }
+}
+
+/// A new password for `name`: asked twice on the terminal, or the first
+/// line of standard input; refused unless [`accounts::check_password`]
+/// accepts it.
+fn new_password(name: &str, from_stdin: bool) -> Result<String, String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        let read = std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        if read == 0 {
+            return Err("no password on standard input".to_string());
+        }
+        let end = line.trim_end_matches('\n').trim_end_matches('\r').len();
+        line.truncate(end);
+        line
+    } else {
+        let unreadable =
+            |e: std::io::Error| format!("cannot read a password from the terminal ({e}); use --password-stdin");
+        let first = rpassword::prompt_password(format!("New password for {name}: ")).map_err(unreadable)?;
+        accounts::check_password(name, &first)?;
+        let again = rpassword::prompt_password("The same again: ").map_err(unreadable)?;
+        if again != first {
+            return Err("the two passwords differ; nothing was changed".to_string());
+        }
+        first
+    };
+    accounts::check_password(name, &password)?;
+    Ok(password)
+}
+
 fn audit(
     config: Option<&Path>,
     command: Option<AuditCommand>,
@@ -417,7 +589,7 @@ fn audit(
                     Format::Text => println!(
                         "{:>6}  {}  {:<16} {:<16} {}  {}",
                         record.seq,
-                        schoolgate::quarantine::format_utc(record.at),
+                        format_utc(record.at),
                         record.actor,
                         record.action,
                         record.hold_id.as_deref().unwrap_or("-"),

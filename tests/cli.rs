@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use schoolgate::quarantine::Store;
+
 fn schoolgate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_schoolgate"))
 }
@@ -213,4 +215,373 @@ fn output_writes_the_message_as_it_would_leave() {
             );
         }
     }
+}
+
+/// A configuration whose quarantine lives in a fresh temporary directory.
+struct Quarantine {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Quarantine {
+    fn new() -> Quarantine {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("schoolgate.toml");
+        let db = dir.path().join("quarantine.sqlite");
+        std::fs::write(
+            &config,
+            format!("[quarantine]\npath = {:?}\n", db.display().to_string()),
+        )
+        .expect("write");
+        Quarantine { dir, config }
+    }
+
+    /// `schoolgate --config … ARGS`, with `stdin` as standard input.
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = schoolgate()
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("writes");
+        child.wait_with_output().expect("finishes")
+    }
+
+    /// The same quarantine, opened as the review UI would.
+    fn store(&self) -> schoolgate::quarantine::SqliteStore {
+        schoolgate::quarantine::SqliteStore::open(&self.dir.path().join("quarantine.sqlite")).expect("opens")
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+/// Everything a command printed.
+fn printed(output: &Output) -> String {
+    format!("{}{}", stdout(output), stderr(output))
+}
+
+#[track_caller]
+fn succeeds(output: Output) -> Output {
+    assert_eq!(output.status.code(), Some(0), "{}", printed(&output));
+    output
+}
+
+#[track_caller]
+fn fails_saying(output: Output, message: &str) {
+    assert_eq!(output.status.code(), Some(3), "{}", printed(&output));
+    assert_eq!(stderr(&output), format!("schoolgate: {message}\n"));
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn users_are_added_listed_given_new_passwords_and_disabled() {
+    let q = Quarantine::new();
+    let mut everything_printed = String::new();
+    let mut run = |args: &[&str], stdin: &str| {
+        let output = q.run(args, stdin);
+        everything_printed.push_str(&printed(&output));
+        output
+    };
+
+    let added = succeeds(run(
+        &["users", "add", "DPO", "--role", "dpo", "--password-stdin"],
+        "correct horse battery\n",
+    ));
+    assert_eq!(stdout(&added), "added dpo: dpo, mail from every sender\n");
+    let added = succeeds(run(
+        &[
+            "users",
+            "add",
+            "j.smith@trust.example",
+            "--role",
+            "reviewer",
+            "--domain",
+            "Oakfield.SCH.uk",
+            "--domain",
+            "@elm.sch.uk",
+            "--password-stdin",
+        ],
+        "a reviewer's passphrase\r\nthe second line is not read\n",
+    ));
+    assert_eq!(
+        stdout(&added),
+        "added j.smith@trust.example: reviewer, mail from oakfield.sch.uk, elm.sch.uk\n"
+    );
+    succeeds(run(
+        &["users", "add", "auditor", "--role", "auditor", "--password-stdin"],
+        "only reading, never deciding",
+    ));
+
+    let store = q.store();
+    let (reviewer, first_hash) = store.account("j.smith@trust.example").expect("lookup").expect("added");
+    assert!(schoolgate::accounts::verify_password(
+        &first_hash,
+        "a reviewer's passphrase"
+    ));
+    assert!(reviewer.may_see("head@oakfield.sch.uk") && !reviewer.may_see("head@ash.sch.uk"));
+
+    let listed = stdout(&succeeds(run(&["users", "list"], "")));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    assert!(
+        lines[0].starts_with("auditor ") && lines[0].contains("auditor   active"),
+        "{listed}"
+    );
+    assert!(
+        lines[1].starts_with("dpo ") && lines[1].contains("mail from every sender"),
+        "{listed}"
+    );
+    assert!(
+        lines[2].starts_with("j.smith@trust.example ") && lines[2].ends_with("mail from oakfield.sch.uk, elm.sch.uk"),
+        "{listed}"
+    );
+
+    succeeds(run(
+        &["users", "passwd", "J.Smith@trust.example", "--password-stdin"],
+        "a brand new passphrase\n",
+    ));
+    let (_, second_hash) = store.account("j.smith@trust.example").expect("lookup").expect("kept");
+    assert_ne!(second_hash, first_hash);
+    assert!(schoolgate::accounts::verify_password(
+        &second_hash,
+        "a brand new passphrase"
+    ));
+    assert!(!schoolgate::accounts::verify_password(
+        &second_hash,
+        "a reviewer's passphrase"
+    ));
+
+    let disabled = succeeds(run(&["users", "disable", "auditor"], ""));
+    assert_eq!(
+        stdout(&disabled),
+        "disabled auditor; it is signed out and can no longer sign in\n"
+    );
+    let again = succeeds(run(&["users", "disable", "auditor"], ""));
+    assert_eq!(stdout(&again), "auditor was already disabled\n");
+
+    let json = succeeds(run(&["users", "list", "--format", "json"], ""));
+    let accounts: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let accounts = accounts.as_array().expect("a list");
+    assert_eq!(accounts.len(), 3);
+    assert_eq!(accounts[0]["name"], "auditor");
+    assert_eq!(accounts[0]["disabled"], true);
+    assert_eq!(accounts[1]["role"], "dpo");
+    assert_eq!(accounts[1]["domains"], serde_json::json!([]));
+    assert_eq!(
+        accounts[2]["domains"],
+        serde_json::json!(["oakfield.sch.uk", "elm.sch.uk"])
+    );
+    for account in accounts {
+        let keys: Vec<&str> = account
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["created_at", "disabled", "domains", "name", "role"], "no hash");
+    }
+
+    let audit = stdout(&succeeds(run(&["audit", "--format", "json"], "")));
+    let actions: Vec<String> = audit
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            assert!(record["actor"].as_str().is_some_and(|a| a.starts_with("cli")), "{line}");
+            record["action"].as_str().expect("an action").to_string()
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "account-add",
+            "account-add",
+            "account-add",
+            "account-passwd",
+            "account-disable"
+        ]
+    );
+    let verified = succeeds(run(&["audit", "verify"], ""));
+    assert_eq!(stdout(&verified), "the audit log is intact (5 entries)\n");
+
+    // Privacy: no password, no hash nor a piece of one, anywhere it printed.
+    let (_, dpo_hash) = store.account("dpo").expect("lookup").expect("kept");
+    for secret in [
+        "correct horse battery",
+        "a reviewer's passphrase",
+        "only reading, never deciding",
+        "a brand new passphrase",
+        "$argon2",
+        &first_hash,
+        &second_hash,
+        &dpo_hash,
+        first_hash.rsplit('$').next().expect("a digest"),
+        second_hash.rsplit('$').next().expect("a digest"),
+        second_hash.rsplit('$').nth(1).expect("a salt"),
+    ] {
+        assert!(
+            !everything_printed.contains(secret),
+            "printed {secret}: {everything_printed}"
+        );
+    }
+}
+
+#[test]
+fn a_password_that_breaks_the_rule_is_refused_with_its_reason() {
+    let q = Quarantine::new();
+    let add = |name: &str, password: &str| {
+        q.run(
+            &["users", "add", name, "--role", "reviewer", "--password-stdin"],
+            password,
+        )
+    };
+    fails_saying(
+        add("reviewer", "short pass\n"),
+        "the password is too short: it needs at least 12 characters",
+    );
+    // Twelve characters with the line ending, eleven without.
+    fails_saying(
+        add("reviewer", "elevenchars\r\n"),
+        "the password is too short: it needs at least 12 characters",
+    );
+    fails_saying(
+        add("j.smith@trust.example", "I am J.Smith, let me in\n"),
+        "the password must not contain the account name",
+    );
+    fails_saying(add("reviewer", ""), "no password on standard input");
+    fails_saying(
+        q.run(
+            &["users", "add", "reviewer", "--role", "admin", "--password-stdin"],
+            "long enough password\n",
+        ),
+        "\"admin\" is not a role (dpo, reviewer or auditor)",
+    );
+    let bad_name = q.run(
+        &["users", "add", "j smith", "--role", "dpo", "--password-stdin"],
+        "long enough password\n",
+    );
+    assert_eq!(bad_name.status.code(), Some(3));
+    assert!(
+        stderr(&bad_name).contains("\"j smith\" is not an account name"),
+        "{}",
+        stderr(&bad_name)
+    );
+    let bad_domain = q.run(
+        &[
+            "users",
+            "add",
+            "reviewer",
+            "--role",
+            "reviewer",
+            "--domain",
+            "oakfield",
+            "--password-stdin",
+        ],
+        "long enough password\n",
+    );
+    assert_eq!(bad_domain.status.code(), Some(3));
+    assert!(
+        stderr(&bad_domain).contains("\"oakfield\" is not a domain name"),
+        "{}",
+        stderr(&bad_domain)
+    );
+
+    let listed = succeeds(q.run(&["users", "list", "--format", "json"], ""));
+    assert_eq!(stdout(&listed).trim(), "[]", "nothing was added");
+
+    succeeds(add("reviewer", "long enough password\n"));
+    fails_saying(
+        q.run(&["users", "passwd", "reviewer", "--password-stdin"], "too short\n"),
+        "the password is too short: it needs at least 12 characters",
+    );
+    fails_saying(
+        q.run(
+            &["users", "passwd", "nobody", "--password-stdin"],
+            "long enough password\n",
+        ),
+        "there is no account named nobody",
+    );
+    fails_saying(
+        q.run(&["users", "disable", "nobody"], ""),
+        "there is no account named nobody",
+    );
+    let audit = stdout(&succeeds(q.run(&["audit"], "")));
+    assert_eq!(audit.lines().count(), 1, "only the one account added: {audit}");
+}
+
+#[test]
+fn a_duplicate_name_is_refused() {
+    let q = Quarantine::new();
+    succeeds(q.run(
+        &["users", "add", "dpo", "--role", "dpo", "--password-stdin"],
+        "the first password\n",
+    ));
+    fails_saying(
+        q.run(
+            &["users", "add", "DPO", "--role", "auditor", "--password-stdin"],
+            "the second password\n",
+        ),
+        "there is already an account named dpo",
+    );
+    let (dpo, hash) = q.store().account("dpo").expect("lookup").expect("kept");
+    assert_eq!(dpo.role, schoolgate::accounts::Role::Dpo);
+    assert!(schoolgate::accounts::verify_password(&hash, "the first password"));
+}
+
+#[test]
+fn a_disabled_or_repassworded_accounts_sessions_are_gone() {
+    use schoolgate::accounts::token_hash;
+    let q = Quarantine::new();
+    for name in ["dpo", "reviewer"] {
+        succeeds(q.run(
+            &["users", "add", name, "--role", "reviewer", "--password-stdin"],
+            "long enough password\n",
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let store = q.store();
+    for (token, name) in [("t1", "dpo"), ("t2", "dpo"), ("t3", "reviewer")] {
+        store
+            .create_session(&token_hash(token), name, "csrf", now + 3600, now)
+            .expect("signed in");
+    }
+    let signed_in = |token: &str| store.session(&token_hash(token), now + 1).expect("lookup").is_some();
+    assert!(signed_in("t1") && signed_in("t2") && signed_in("t3"));
+
+    succeeds(q.run(&["users", "disable", "dpo"], ""));
+    assert!(
+        !signed_in("t1") && !signed_in("t2"),
+        "the disabled account's sessions are gone"
+    );
+    assert!(signed_in("t3"), "other accounts stay signed in");
+    assert!(
+        store
+            .create_session(&token_hash("t4"), "dpo", "csrf", now + 3600, now)
+            .is_err()
+    );
+
+    succeeds(q.run(
+        &["users", "passwd", "reviewer", "--password-stdin"],
+        "another long password\n",
+    ));
+    assert!(!signed_in("t3"), "a new password signs the account out");
+    let audit = stdout(&succeeds(q.run(&["audit"], "")));
+    assert!(audit.contains("account dpo disabled; 2 session(s) ended"), "{audit}");
+    assert!(
+        audit.contains("password of reviewer changed; 1 session(s) ended"),
+        "{audit}"
+    );
 }

@@ -11,6 +11,7 @@
 use std::sync::{Arc, Barrier};
 
 use super::*;
+use crate::accounts::{self, Role};
 use crate::finding::{Confidence, Finding, Kind, Location};
 use crate::rules::{RuleAction, RuleId};
 use crate::verdict::{Action, FiredRule, RecipientCounts, Rewrites, Verdict};
@@ -43,6 +44,12 @@ macro_rules! conformance_tests {
             a_hold_and_its_notices_are_written_together_or_not_at_all,
             the_audit_log_chains_its_entries,
             a_hold_under_a_chosen_id_is_refused_if_the_id_is_taken,
+            accounts_are_added_found_and_listed,
+            an_account_is_refused_when_its_name_domains_or_hash_are_wrong,
+            a_password_change_and_a_disabling_end_the_sessions,
+            sessions_last_until_they_expire_and_are_shared,
+            sessions_are_refused_for_raw_tokens_and_missing_or_disabled_accounts,
+            no_password_or_hash_reaches_the_audit_log,
         );
     };
     (@each $harness:expr; $($name:ident),* $(,)?) => {
@@ -737,4 +744,455 @@ pub(crate) fn a_hold_under_a_chosen_id_is_refused_if_the_id_is_taken(h: &dyn Har
         store.hold_with_id("SG-NOPE", new_hold("b@school.example", &[]), vec![], T0 + 2),
         Err(StoreError::Database(_))
     ));
+}
+
+/// A password and its hash, made once per run (hashing costs ~50 ms).
+fn password(n: usize) -> (&'static str, &'static str) {
+    use std::sync::OnceLock;
+    const PASSWORDS: [&str; 3] = [
+        "correct horse battery staple",
+        "Tr0ub4dor&3-but-longer",
+        "the third one, for changes",
+    ];
+    static HASHES: OnceLock<Vec<String>> = OnceLock::new();
+    let hashes = HASHES.get_or_init(|| {
+        PASSWORDS
+            .iter()
+            .map(|p| accounts::hash_password(p).expect("hashed"))
+            .collect()
+    });
+    (PASSWORDS[n], hashes[n].as_str())
+}
+
+fn account(name: &str, role: Role, domains: &[&str]) -> Account {
+    Account {
+        name: name.into(),
+        role,
+        domains: domains.iter().map(|d| d.to_string()).collect(),
+        disabled: false,
+        created_at: 0,
+    }
+}
+
+fn audit_actions(store: &dyn Store) -> Vec<(String, String)> {
+    store
+        .audit_log(None)
+        .expect("the audit log")
+        .into_iter()
+        .map(|r| (r.actor, r.action))
+        .collect()
+}
+
+/// A token's hash, as the review UI stores it.
+fn token(n: u32) -> String {
+    accounts::token_hash(&format!("browser token {n}"))
+}
+
+pub(crate) fn accounts_are_added_found_and_listed(h: &dyn Harness) {
+    let store = h.store();
+    assert!(store.accounts().expect("accounts").is_empty());
+    assert_eq!(store.account("dpo").expect("lookup"), None);
+
+    let (_, hash) = password(0);
+    store
+        .add_account(&account("dpo", Role::Dpo, &[]), hash, "cli:root", T0)
+        .expect("added");
+    store
+        .add_account(
+            &account(
+                "j.smith@trust.example",
+                Role::Reviewer,
+                &["@Oakfield.SCH.uk.", "elm.sch.uk", "oakfield.sch.uk"],
+            ),
+            hash,
+            "dpo",
+            T0 + 1,
+        )
+        .expect("added");
+    let mut auditor = account("auditor", Role::Auditor, &[]);
+    auditor.created_at = 12345;
+    store.add_account(&auditor, hash, "cli:root", T0 + 2).expect("added");
+
+    let (found, found_hash) = store
+        .account(" J.Smith@Trust.Example ")
+        .expect("lookup")
+        .expect("found, case and space ignored");
+    assert_eq!(found_hash, hash);
+    assert_eq!(
+        found,
+        Account {
+            name: "j.smith@trust.example".into(),
+            role: Role::Reviewer,
+            domains: vec!["oakfield.sch.uk".into(), "elm.sch.uk".into()],
+            disabled: false,
+            created_at: T0 + 1,
+        }
+    );
+    assert!(found.may_see("head@oakfield.sch.uk") && !found.may_see("head@ash.sch.uk"));
+
+    let listed = store.accounts().expect("accounts");
+    assert_eq!(
+        listed.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["auditor", "dpo", "j.smith@trust.example"]
+    );
+    assert_eq!(listed[0].created_at, T0 + 2, "created now, whatever the caller said");
+    assert_eq!(listed[0].role, Role::Auditor);
+    assert_eq!(listed[1].domains, Vec::<String>::new());
+
+    let twice = store
+        .add_account(&account("dpo", Role::Reviewer, &[]), hash, "cli:root", T0 + 3)
+        .expect_err("the name is taken");
+    assert_eq!(twice, StoreError::AccountExists { name: "dpo".into() });
+    assert_eq!(twice.to_string(), "there is already an account named dpo");
+    assert_eq!(
+        store.account("dpo").expect("lookup").expect("kept").0.role,
+        Role::Dpo,
+        "the first account is untouched"
+    );
+
+    // Another process sees the same accounts.
+    assert_eq!(h.reopen().accounts().expect("accounts"), listed);
+    assert_eq!(
+        audit_actions(store),
+        [
+            ("cli:root".to_string(), "account-add".to_string()),
+            ("dpo".to_string(), "account-add".to_string()),
+            ("cli:root".to_string(), "account-add".to_string()),
+        ]
+    );
+    let log = store.audit_log(None).expect("log");
+    assert_eq!(log[0].hold_id, None);
+    assert!(
+        log[0].detail.contains("dpo") && log[0].detail.contains("every sender"),
+        "{}",
+        log[0].detail
+    );
+    assert!(
+        log[1].detail.contains("oakfield.sch.uk, elm.sch.uk"),
+        "{}",
+        log[1].detail
+    );
+    assert_eq!(store.verify_audit().expect("verify"), AuditCheck::Ok { entries: 3 });
+}
+
+pub(crate) fn an_account_is_refused_when_its_name_domains_or_hash_are_wrong(h: &dyn Harness) {
+    let store = h.store();
+    let (plain, hash) = password(0);
+    let refusals = [
+        (account("DPO", Role::Dpo, &[]), hash, "is not an account name"),
+        (account("", Role::Dpo, &[]), hash, "is not an account name"),
+        (account("j smith", Role::Dpo, &[]), hash, "is not an account name"),
+        (account(&"a".repeat(65), Role::Dpo, &[]), hash, "is not an account name"),
+        (
+            account("reviewer", Role::Reviewer, &["not a domain"]),
+            hash,
+            "is not a domain name",
+        ),
+        (account("reviewer", Role::Reviewer, &[]), plain, "Argon2id hash"),
+        (account("reviewer", Role::Reviewer, &[]), "", "Argon2id hash"),
+        (
+            account("reviewer", Role::Reviewer, &[]),
+            "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            "Argon2id hash",
+        ),
+    ];
+    for (account, hash, why) in refusals {
+        match store.add_account(&account, hash, "cli", T0) {
+            Err(StoreError::Invalid(message)) => {
+                assert!(message.contains(why), "{:?}: {message}", account.name);
+                assert!(!message.contains(plain), "the refusal repeats the password");
+            }
+            other => panic!("{:?} was not refused: {other:?}", account.name),
+        }
+    }
+    assert!(store.accounts().expect("accounts").is_empty());
+    assert!(store.audit_log(None).expect("log").is_empty(), "nothing was written");
+
+    assert_eq!(
+        store.set_password("nobody", hash, "cli", T0),
+        Err(StoreError::AccountNotFound { name: "nobody".into() })
+    );
+    assert_eq!(
+        store.disable_account("Nobody", "cli", T0),
+        Err(StoreError::AccountNotFound { name: "nobody".into() })
+    );
+    assert_eq!(
+        StoreError::AccountNotFound { name: "nobody".into() }.to_string(),
+        "there is no account named nobody"
+    );
+    store
+        .add_account(&account("dpo", Role::Dpo, &[]), hash, "cli", T0)
+        .expect("added");
+    assert!(matches!(
+        store.set_password("dpo", plain, "cli", T0 + 1),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(store.account("dpo").expect("lookup").expect("found").1, hash);
+}
+
+pub(crate) fn a_password_change_and_a_disabling_end_the_sessions(h: &dyn Harness) {
+    let store = h.store();
+    let (_, first) = password(0);
+    let (new_plain, second) = password(1);
+    for name in ["dpo", "deputy"] {
+        store
+            .add_account(&account(name, Role::Dpo, &[]), first, "cli:root", T0)
+            .expect("added");
+    }
+    for (n, name) in [(1, "dpo"), (2, "dpo"), (3, "deputy")] {
+        store
+            .create_session(&token(n), name, "csrf", T0 + DAY, T0 + 1)
+            .expect("signed in");
+    }
+
+    store.set_password("DPO", second, "dpo", T0 + 2).expect("changed");
+    let (dpo, hash) = store.account("dpo").expect("lookup").expect("found");
+    assert_eq!(hash, second);
+    assert!(accounts::verify_password(&hash, new_plain));
+    assert!(!dpo.disabled);
+    assert_eq!(store.session(&token(1), T0 + 3).expect("lookup"), None, "signed out");
+    assert_eq!(store.session(&token(2), T0 + 3).expect("lookup"), None, "signed out");
+    assert!(
+        store.session(&token(3), T0 + 3).expect("lookup").is_some(),
+        "other accounts stay signed in"
+    );
+    // Signing in again with the new password works.
+    store
+        .create_session(&token(4), "dpo", "csrf", T0 + DAY, T0 + 4)
+        .expect("signed in");
+
+    store.disable_account("deputy", "dpo", T0 + 5).expect("disabled");
+    let (deputy, _) = store.account("deputy").expect("lookup").expect("kept");
+    assert!(deputy.disabled);
+    assert_eq!(store.session(&token(3), T0 + 6).expect("lookup"), None);
+    assert!(store.session(&token(4), T0 + 6).expect("lookup").is_some());
+    store
+        .disable_account("deputy", "dpo", T0 + 7)
+        .expect("disabling again is no error");
+    assert!(
+        store
+            .accounts()
+            .expect("accounts")
+            .iter()
+            .any(|a| a.name == "deputy" && a.disabled),
+        "a disabled account is still listed"
+    );
+    assert!(matches!(
+        store.add_account(&account("deputy", Role::Dpo, &[]), first, "cli:root", T0 + 8),
+        Err(StoreError::AccountExists { .. })
+    ));
+    // A password can still be set (it stays disabled).
+    store
+        .set_password("deputy", second, "cli:root", T0 + 9)
+        .expect("changed");
+    assert!(store.account("deputy").expect("lookup").expect("kept").0.disabled);
+
+    let actions: Vec<String> = audit_actions(store).into_iter().map(|(_, action)| action).collect();
+    assert_eq!(
+        actions,
+        [
+            "account-add",
+            "account-add",
+            "login",
+            "login",
+            "login",
+            "account-passwd",
+            "login",
+            "account-disable",
+            "account-passwd",
+        ]
+    );
+    let log = store.audit_log(None).expect("log");
+    let passwd = &log[5];
+    assert_eq!((passwd.actor.as_str(), passwd.at), ("dpo", T0 + 2));
+    assert!(
+        passwd.detail.contains("password of dpo changed; 2 session(s) ended"),
+        "{}",
+        passwd.detail
+    );
+    let disable = &log[7];
+    assert_eq!(disable.actor, "dpo");
+    assert!(
+        disable.detail.contains("account deputy disabled; 1 session(s) ended"),
+        "{}",
+        disable.detail
+    );
+    assert_eq!(store.verify_audit().expect("verify"), AuditCheck::Ok { entries: 9 });
+}
+
+pub(crate) fn sessions_last_until_they_expire_and_are_shared(h: &dyn Harness) {
+    let store = h.store();
+    let (_, hash) = password(0);
+    store
+        .add_account(
+            &account("reviewer", Role::Reviewer, &["oakfield.sch.uk"]),
+            hash,
+            "cli",
+            T0,
+        )
+        .expect("added");
+    store
+        .add_account(&account("auditor", Role::Auditor, &[]), hash, "cli", T0)
+        .expect("added");
+    let expires = T0 + 8 * 3600;
+    store
+        .create_session(&token(1), "Reviewer", "csrf-one", expires, T0 + 10)
+        .expect("signed in");
+
+    let session = store.session(&token(1), T0 + 11).expect("lookup").expect("signed in");
+    assert_eq!(session.account.name, "reviewer");
+    assert_eq!(session.account.role, Role::Reviewer);
+    assert_eq!(session.account.domains, ["oakfield.sch.uk"]);
+    assert_eq!(session.csrf, "csrf-one");
+    assert_eq!(session.expires_at, expires);
+    assert!(
+        !format!("{session:?}").contains("csrf-one"),
+        "Debug hides the CSRF token"
+    );
+
+    // Another review server behind the same proxy sees the same session.
+    let other = h.reopen();
+    assert_eq!(
+        other.session(&token(1), T0 + 12).expect("lookup"),
+        Some(session.clone())
+    );
+
+    assert_eq!(store.session(&token(1), expires - 1).expect("lookup"), Some(session));
+    assert_eq!(store.session(&token(1), expires).expect("lookup"), None, "expired");
+    assert_eq!(store.session(&token(99), T0 + 11).expect("lookup"), None);
+    assert_eq!(
+        store
+            .session(&accounts::token_hash("browser token 1").to_uppercase(), T0 + 11)
+            .expect("lookup"),
+        None,
+        "hashes are compared exactly"
+    );
+
+    for (n, name, until) in [
+        (2, "auditor", T0 + 100),
+        (3, "auditor", T0 + 200),
+        (4, "reviewer", T0 + 300),
+    ] {
+        store
+            .create_session(&token(n), name, "csrf", until, T0 + 20)
+            .expect("signed in");
+    }
+    // Signing out on one server signs out on all.
+    other.delete_session(&token(2)).expect("signed out");
+    other.delete_session(&token(2)).expect("twice is no error");
+    assert_eq!(store.session(&token(2), T0 + 21).expect("lookup"), None);
+    assert!(store.session(&token(3), T0 + 21).expect("lookup").is_some());
+
+    assert_eq!(
+        store.purge_sessions(T0 + 200).expect("purged"),
+        1,
+        "token 3 ended at T0 + 200"
+    );
+    assert_eq!(store.purge_sessions(T0 + 200).expect("purged"), 0);
+    assert!(store.session(&token(1), T0 + 201).expect("lookup").is_some());
+    assert!(store.session(&token(4), T0 + 201).expect("lookup").is_some());
+    assert_eq!(store.delete_sessions_of(" REVIEWER").expect("ended"), 2);
+    assert_eq!(store.delete_sessions_of("reviewer").expect("ended"), 0);
+    assert_eq!(store.delete_sessions_of("nobody").expect("ended"), 0);
+    assert_eq!(store.session(&token(1), T0 + 202).expect("lookup"), None);
+
+    let logins: Vec<_> = store
+        .audit_log(None)
+        .expect("log")
+        .into_iter()
+        .filter(|r| r.action == "login")
+        .collect();
+    assert_eq!(logins.len(), 4);
+    assert_eq!((logins[0].actor.as_str(), logins[0].at), ("reviewer", T0 + 10));
+    assert!(
+        logins[0].detail.contains("2026-11-23 18:01 UTC"),
+        "{}",
+        logins[0].detail
+    );
+}
+
+pub(crate) fn sessions_are_refused_for_raw_tokens_and_missing_or_disabled_accounts(h: &dyn Harness) {
+    let store = h.store();
+    let (_, hash) = password(0);
+    store
+        .add_account(&account("dpo", Role::Dpo, &[]), hash, "cli", T0)
+        .expect("added");
+    let raw = accounts::new_token().expect("a token");
+    for (token_hash, csrf, expires, why) in [
+        (raw.as_str(), "csrf", T0 + 60, "never under the token itself"),
+        ("", "csrf", T0 + 60, "never under the token itself"),
+        (&token(1), "", T0 + 60, "CSRF"),
+        (&token(1), "csrf", T0, "expire after it starts"),
+    ] {
+        match store.create_session(token_hash, "dpo", csrf, expires, T0) {
+            Err(StoreError::Invalid(message)) => assert!(message.contains(why), "{message}"),
+            other => panic!("{why}: not refused: {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.create_session(&token(1), "nobody", "csrf", T0 + 60, T0),
+        Err(StoreError::AccountNotFound { name: "nobody".into() })
+    );
+    store
+        .create_session(&token(1), "dpo", "csrf", T0 + 60, T0)
+        .expect("signed in");
+    assert!(matches!(
+        store.create_session(&token(1), "dpo", "other", T0 + 60, T0),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.session(&token(1), T0).expect("lookup").expect("kept").csrf,
+        "csrf"
+    );
+
+    store.disable_account("dpo", "cli", T0 + 1).expect("disabled");
+    let refused = store
+        .create_session(&token(2), "dpo", "csrf", T0 + 60, T0 + 2)
+        .expect_err("disabled");
+    assert_eq!(refused, StoreError::AccountDisabled { name: "dpo".into() });
+    assert_eq!(refused.to_string(), "the account dpo is disabled");
+    assert_eq!(store.session(&token(2), T0 + 3).expect("lookup"), None);
+    let actions: Vec<String> = audit_actions(store).into_iter().map(|(_, action)| action).collect();
+    assert_eq!(actions, ["account-add", "login", "account-disable"]);
+}
+
+pub(crate) fn no_password_or_hash_reaches_the_audit_log(h: &dyn Harness) {
+    let store = h.store();
+    let (first_plain, first) = password(0);
+    let (second_plain, second) = password(1);
+    store
+        .add_account(&account("dpo", Role::Dpo, &[]), first, "cli:root", T0)
+        .expect("added");
+    store.set_password("dpo", second, "dpo", T0 + 1).expect("changed");
+    let raw = "the browser's own token";
+    store
+        .create_session(&accounts::token_hash(raw), "dpo", "csrf-secret", T0 + 60, T0 + 2)
+        .expect("signed in");
+    store.disable_account("dpo", "cli:root", T0 + 3).expect("disabled");
+
+    let log = store.audit_log(None).expect("log");
+    assert_eq!(log.len(), 4);
+    let secrets = [
+        first_plain,
+        first,
+        second_plain,
+        second,
+        raw,
+        &accounts::token_hash(raw),
+        "csrf-secret",
+        // Any PHC string, or its salt or digest.
+        "$argon2",
+        first.rsplit('$').next().expect("the digest"),
+        second.rsplit('$').nth(1).expect("the salt"),
+    ];
+    for record in &log {
+        let json = serde_json::to_string(record).expect("json");
+        for secret in secrets {
+            assert!(!json.contains(secret), "{} holds {secret}", record.action);
+        }
+    }
+    // Nor does an account's Debug or JSON.
+    let (dpo, _) = store.account("dpo").expect("lookup").expect("found");
+    let shown = format!("{dpo:?} {}", serde_json::to_string(&dpo).expect("json"));
+    assert!(!shown.contains("$argon2"), "{shown}");
 }

@@ -31,6 +31,13 @@
 //! - **Audit as a hash chain** ([`audit`]): the database refuses updates and
 //!   deletes; an attacker who can edit the file anyway breaks the chain,
 //!   which [`Store::verify_audit`] reports.
+//! - **Accounts and sessions live beside the mail.** Several review servers
+//!   behind one proxy must agree on who is signed in, and disabling an
+//!   account must end its sessions on all of them at once: the store they
+//!   already share does both, and a change to an account and the end of
+//!   its sessions are one transaction. Only hashes are kept — Argon2id of
+//!   each password, SHA-256 of each session token ([`crate::accounts`]) —
+//!   and the audit log says who changed which account, never how.
 //! - **One test suite.** The behaviour of a store is tested once, against
 //!   the trait (`conformance`, test builds only), and every store runs it.
 
@@ -44,6 +51,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::accounts::Account;
 use crate::verdict::Verdict;
 
 pub use audit::{AuditCheck, AuditRecord};
@@ -270,6 +278,26 @@ pub struct Notice {
 /// again afterwards.
 pub const NOTICE_LEASE_SECONDS: i64 = 600;
 
+/// A signed-in reviewer, as [`Store::session`] finds it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The account, as it is now (a session outlives no disabling).
+    pub account: Account,
+    /// The session's CSRF token, for forms to echo.
+    pub csrf: String,
+    /// Unix seconds; the session is gone from then on.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("account", &self.account)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The durable store of held mail. Every method is one transaction.
 pub trait Store: Send + Sync {
     /// Keep a message; durable (written and synced) when this returns. The
@@ -350,6 +378,57 @@ pub trait Store: Send + Sync {
 
     /// Walk the whole hash chain.
     fn verify_audit(&self) -> Result<AuditCheck, StoreError>;
+
+    /// Add a review account. `account.name` must pass
+    /// [`crate::accounts::check_name`]; its domains are kept normalised;
+    /// `account.created_at` is ignored (the account is created `now`).
+    /// `password_hash` must be an Argon2id PHC string
+    /// ([`crate::accounts::hash_password`]). A name already taken, by a
+    /// disabled account too, is [`StoreError::AccountExists`]. Audited as
+    /// `account-add` by `actor`.
+    fn add_account(&self, account: &Account, password_hash: &str, actor: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Replace an account's password hash and end all its sessions.
+    /// Audited as `account-passwd`.
+    fn set_password(&self, name: &str, password_hash: &str, actor: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Disable an account and end all its sessions: it can no longer sign
+    /// in. Disabling it again changes nothing and is not audited again.
+    /// Audited as `account-disable`.
+    fn disable_account(&self, name: &str, actor: &str, now: i64) -> Result<(), StoreError>;
+
+    /// An account and its password hash, by name (trimmed, case ignored).
+    fn account(&self, name: &str) -> Result<Option<(Account, String)>, StoreError>;
+
+    /// Every account, disabled ones too, by name.
+    fn accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Sign `account` in: a session stored under `token_hash` (the
+    /// SHA-256 of the browser's token, [`crate::accounts::token_hash`];
+    /// anything else is refused) until `expires_at`. A missing account is
+    /// [`StoreError::AccountNotFound`], a disabled one
+    /// [`StoreError::AccountDisabled`]. Audited as `login`, actor the account.
+    fn create_session(
+        &self,
+        token_hash: &str,
+        account: &str,
+        csrf: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The session under `token_hash`, with its account; `None` if there is
+    /// none, it has expired (`expires_at <= now`) or the account is disabled.
+    fn session(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError>;
+
+    /// End one session (signing out); ending one that is gone is no error.
+    fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+
+    /// End every session of an account; returns how many there were.
+    fn delete_sessions_of(&self, account: &str) -> Result<usize, StoreError>;
+
+    /// Remove the sessions expired at `now`; returns how many.
+    fn purge_sessions(&self, now: i64) -> Result<usize, StoreError>;
 }
 
 /// Why a store operation failed. `Display` is one plain sentence for the CLI.
@@ -390,6 +469,20 @@ pub enum StoreError {
     NotYours {
         id: String,
     },
+    /// `add_account` with a name that is taken.
+    AccountExists {
+        name: String,
+    },
+    AccountNotFound {
+        name: String,
+    },
+    /// `create_session` for a disabled account.
+    AccountDisabled {
+        name: String,
+    },
+    /// What was asked is not valid (a name, a domain, a hash); the text
+    /// says why in one sentence.
+    Invalid(String),
     /// The database was written by a newer schoolgate.
     NewerSchema {
         found: i64,
@@ -428,6 +521,10 @@ impl fmt::Display for StoreError {
                 "the release of {id} was taken over by someone else before it finished; \
                  check `schoolgate audit` before trying again"
             ),
+            StoreError::AccountExists { name } => write!(f, "there is already an account named {name}"),
+            StoreError::AccountNotFound { name } => write!(f, "there is no account named {name}"),
+            StoreError::AccountDisabled { name } => write!(f, "the account {name} is disabled"),
+            StoreError::Invalid(msg) => f.write_str(msg),
             StoreError::NewerSchema { found, supported } => write!(
                 f,
                 "the quarantine database has schema version {found} but this schoolgate knows \
