@@ -50,6 +50,33 @@ pub struct Config {
     pub quarantine: Quarantine,
     pub relay: Relay,
     pub notices: Notices,
+    pub review: Review,
+}
+
+/// `[review]`: the DPO's web UI (`schoolgate review`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Review {
+    /// `HOST:PORT`; loopback by default, behind the school's reverse proxy otherwise.
+    pub listen: String,
+    /// Mark the session cookie `Secure`. Leave on behind HTTPS; turn off only
+    /// for plain HTTP on loopback.
+    pub secure_cookies: bool,
+    /// A session ends this long after sign-in.
+    pub session_minutes: u64,
+    /// Failed sign-ins per account and per address in 15 minutes before more are refused.
+    pub max_failed_logins: u32,
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Review {
+            listen: "127.0.0.1:8025".to_string(),
+            secure_cookies: true,
+            session_minutes: 480,
+            max_failed_logins: 5,
+        }
+    }
 }
 
 /// `[milter]`: how `schoolgate serve` listens and what it does when it cannot decide.
@@ -358,6 +385,8 @@ struct RawConfig {
     relay: Option<Spanned<Relay>>,
     #[serde(default)]
     notices: Option<Spanned<Notices>>,
+    #[serde(default)]
+    review: Option<Spanned<Review>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -672,11 +701,33 @@ impl Config {
             None => Notices::default(),
         };
 
+        let review = match raw.review {
+            Some(review) => {
+                let span = review.span();
+                let review = review.into_inner();
+                if review.listen.parse::<std::net::SocketAddr>().is_err() {
+                    return Err(err(
+                        span,
+                        format!("review: listen {:?} is not HOST:PORT", review.listen),
+                    ));
+                }
+                if review.session_minutes == 0 || review.max_failed_logins == 0 {
+                    return Err(err(
+                        span,
+                        "review: session_minutes and max_failed_logins must be greater than zero".to_string(),
+                    ));
+                }
+                review
+            }
+            None => Review::default(),
+        };
+
         Ok(Config {
             milter,
             quarantine,
             relay,
             notices,
+            review,
             mode: raw.mode.unwrap_or_default(),
             organisation: Organisation {
                 name: raw_org.name,

@@ -20,6 +20,7 @@ pub mod protect;
 pub mod quarantine;
 pub mod release;
 pub mod report;
+pub mod review;
 pub mod review_text;
 pub mod rewrite;
 pub mod rules;

@@ -55,6 +55,12 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Serve the DPO's review UI (sign in, held mail, release and reject, audit log)
+    Review {
+        /// HOST:PORT [default: review.listen]
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Read attachments for the daemon (started by it; not for people)
     #[command(hide = true)]
     Worker {
@@ -226,6 +232,15 @@ fn run(cli: Cli) -> Result<u8, String> {
             runtime.block_on(serve::serve(config_path(cli.config.as_deref()), listen))?;
             Ok(0)
         }
+        Command::Review { listen } => {
+            init_logging();
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+            runtime.block_on(schoolgate::review::serve(
+                config_path(cli.config.as_deref()).as_deref(),
+                listen,
+            ))?;
+            Ok(0)
+        }
         Command::Worker { memory_mb } => {
             schoolgate::worker::run(memory_mb).map_err(|e| format!("worker: {e}"))?;
             Ok(0)
@@ -321,24 +336,6 @@ fn init_logging() {
 }
 
 /// `YYYY-MM-DD` → unix seconds at 00:00 UTC.
-fn parse_date(text: &str) -> Result<i64, String> {
-    let parts: Vec<&str> = text.split('-').collect();
-    let [y, m, d] = parts.as_slice() else {
-        return Err(format!("{text:?} is not a date like 2026-11-23"));
-    };
-    let (y, m, d): (i64, i64, i64) = match (y.parse(), m.parse(), d.parse()) {
-        (Ok(y), Ok(m), Ok(d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => (y, m, d),
-        _ => return Err(format!("{text:?} is not a date like 2026-11-23")),
-    };
-    // Days from civil (Howard Hinnant).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400)
-}
-
 fn held(config: Option<&Path>, command: HeldCommand) -> Result<u8, String> {
     let engine = load_engine(config)?;
     let store = serve::open_store(engine.config())?;
@@ -355,7 +352,7 @@ fn held(config: Option<&Path>, command: HeldCommand) -> Result<u8, String> {
                 status: status.as_deref().map(str::parse::<Status>).transpose()?,
                 rule,
                 sender,
-                since: since.as_deref().map(parse_date).transpose()?,
+                since: since.as_deref().map(schoolgate::quarantine::parse_date).transpose()?,
                 limit: None,
                 offset: 0,
             };
@@ -582,7 +579,7 @@ fn audit(
             AuditCheck::Broken { seq, reason } => Err(format!("the audit log is broken at entry {seq}: {reason}")),
         },
         None => {
-            let since = since.as_deref().map(parse_date).transpose()?;
+            let since = since.as_deref().map(schoolgate::quarantine::parse_date).transpose()?;
             for record in store.audit_log(since).map_err(|e| e.to_string())? {
                 match format {
                     Format::Json => println!("{}", serde_json::to_string(&record).map_err(|e| e.to_string())?),

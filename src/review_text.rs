@@ -75,7 +75,11 @@ pub fn show(engine: &Engine, held: &HeldMessage) -> String {
     if !listed.is_empty() {
         let _ = writeln!(out, "\nAttachments (not opened):");
         for a in listed {
-            let _ = writeln!(out, "  {}", engine.mask(&format!("{} ({}, {} bytes)", a.name, a.content_type, a.size)));
+            let _ = writeln!(
+                out,
+                "  {}",
+                engine.mask(&format!("{} ({}, {} bytes)", a.name, a.content_type, a.size))
+            );
         }
     }
     let text = body_text(engine, &message);

@@ -587,6 +587,25 @@ fn fresh_bytes() -> [u8; 32] {
     h.finalize().into()
 }
 
+/// `2026-11-23` as unix seconds at 00:00 UTC that day.
+pub fn parse_date(text: &str) -> Result<i64, String> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(format!("{text:?} is not a date like 2026-11-23"));
+    };
+    let (y, m, d): (i64, i64, i64) = match (y.parse(), m.parse(), d.parse()) {
+        (Ok(y), Ok(m), Ok(d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => (y, m, d),
+        _ => return Err(format!("{text:?} is not a date like 2026-11-23")),
+    };
+    // Days from civil (Howard Hinnant).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400)
+}
+
 /// A human reference as the store keeps it: `sg-7f3a9c2d ` → `SG-7F3A9C2D`.
 pub fn normalise_id(id: &str) -> String {
     id.trim().to_ascii_uppercase()
