@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use mail_parser::{Message, MimeHeaders, PartType};
+use mail_parser::{Address, HeaderValue, Message, MimeHeaders, PartType};
 
 use crate::Engine;
 use crate::extract::html::html_to_text;
@@ -98,14 +98,48 @@ pub fn headers(engine: &Engine, raw: &[u8], message: &Message) -> Vec<(&'static 
             .iter()
             .filter(|h| h.name.as_str().eq_ignore_ascii_case(name))
         {
-            let range = header.offset_start as usize..header.offset_end as usize;
-            let value = String::from_utf8_lossy(raw.get(range).unwrap_or_default())
-                .trim()
-                .replace(['\r', '\n'], " ");
+            let value = decoded(&header.value).unwrap_or_else(|| {
+                let range = header.offset_start as usize..header.offset_end as usize;
+                String::from_utf8_lossy(raw.get(range).unwrap_or_default())
+                    .trim()
+                    .to_string()
+            });
+            let value: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
             out.push((name, engine.mask(&value)));
         }
     }
     out
+}
+
+/// A header's value with encoded words decoded (`=?utf-8?q?…?=` → text),
+/// for the subject and address headers; `None` for the others (shown raw).
+fn decoded(value: &HeaderValue) -> Option<String> {
+    match value {
+        HeaderValue::Text(text) => Some(text.to_string()),
+        HeaderValue::Address(address) => {
+            let mailboxes: Vec<String> = match address {
+                Address::List(list) => list.iter().map(mailbox).collect(),
+                Address::Group(groups) => groups
+                    .iter()
+                    .map(|g| {
+                        let members: Vec<String> = g.addresses.iter().map(mailbox).collect();
+                        format!("{}: {};", g.name.as_deref().unwrap_or_default(), members.join(", "))
+                    })
+                    .collect(),
+            };
+            Some(mailboxes.join(", "))
+        }
+        _ => None,
+    }
+}
+
+fn mailbox(addr: &mail_parser::Addr) -> String {
+    match (addr.name.as_deref(), addr.address.as_deref()) {
+        (Some(name), Some(address)) => format!("\"{name}\" <{address}>"),
+        (None, Some(address)) => address.to_string(),
+        (Some(name), None) => name.to_string(),
+        (None, None) => String::new(),
+    }
 }
 
 /// One top-level attachment of a held message, as listed (never opened).

@@ -262,6 +262,8 @@ pub async fn login(
         if let Some(old) = old {
             let _ = store.delete_session(&old);
         }
+        // Expired sessions are swept here: sign-ins are rare enough, and nothing else needs them gone.
+        let _ = store.purge_sessions(now);
         // The store audits the sign-in (`login`).
         store.create_session(&hash, &account_name, &csrf, now + lifetime, now)
     })

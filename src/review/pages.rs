@@ -761,7 +761,11 @@ fn bar_chart(counts: &[usize; 30], today: i64) -> String {
             );
         }
         if i % 7 == 0 || i == 29 {
-            let _ = write!(svg, r#"<text x="{x}" y="{}">{date:02}/{month:02}</text>"#, TOP + height + 15);
+            let _ = write!(
+                svg,
+                r#"<text x="{x}" y="{}">{date:02}/{month:02}</text>"#,
+                TOP + height + 15
+            );
         }
     }
     svg.push_str("</svg>");
