@@ -202,7 +202,8 @@ pub async fn login(
     {
         let mut throttle = state.throttle.lock().unwrap_or_else(|e| e.into_inner());
         if throttle.blocked(&account_key, now, max) || throttle.blocked(&address_key, now, max) {
-            tracing::warn!(account = %name, %address, "sign-in refused: too many failures");
+            // The typed name is not logged: it may be a password typed into the wrong field.
+            tracing::warn!(%address, "sign-in refused: too many failures");
             let body = page(
                 "Sign in",
                 None,
@@ -233,7 +234,7 @@ pub async fn login(
         let mut throttle = state.throttle.lock().unwrap_or_else(|e| e.into_inner());
         throttle.fail(&account_key, now);
         throttle.fail(&address_key, now);
-        tracing::info!(account = %name, %address, "sign-in failed");
+        tracing::info!(%address, "sign-in failed");
         let body = page(
             "Sign in",
             None,
