@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use indymilter::{Actions, Callbacks, ContextActions, EomContext, NegotiateContext, ProtoOpts, Status};
+use indymilter::{Actions, Callbacks, ContextActions, EomContext, MacroStage, NegotiateContext, ProtoOpts, Status};
 use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
@@ -416,6 +416,11 @@ async fn negotiate(cx: &mut NegotiateContext<Session>, actions: Actions, opts: P
     let quiet = ProtoOpts::NOREPLY_MAIL | ProtoOpts::NOREPLY_RCPT | ProtoOpts::NOREPLY_HEADER | ProtoOpts::NOREPLY_BODY;
     cx.requested_actions = needed;
     cx.requested_opts = ProtoOpts::LEADING_SPACE | (opts & (skip | quiet));
+    // Only the macros schoolgate reads, so the MTA does not send its default
+    // lists with every recipient and message (Postfix honours this since 2.6).
+    cx.requested_macros.insert(MacroStage::Mail, c"{auth_authen}".into());
+    cx.requested_macros.insert(MacroStage::Rcpt, c"".into());
+    cx.requested_macros.insert(MacroStage::Eom, c"i".into());
     cx.data = Some(Session {
         noreply: opts & quiet,
         transaction: None,

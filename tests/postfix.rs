@@ -234,6 +234,12 @@ fn postfix_end_to_end() {
     let rows: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
     let id = rows[0]["id"].as_str().expect("an id").to_string();
     assert_eq!(rows[0]["status"], "held");
+    // Postfix's queue id arrives with the end-of-message macros schoolgate asks for.
+    let queue_id = rows[0]["queue_id"].as_str().unwrap_or_default();
+    assert!(
+        queue_id.len() >= 6 && queue_id.chars().all(|c| c.is_ascii_alphanumeric()),
+        "queue id {queue_id:?}"
+    );
     let show = schoolgate(&config, &["held", "show", &id]);
     assert!(show.status.success(), "{}", String::from_utf8_lossy(&show.stderr));
     let release = schoolgate(
