@@ -86,3 +86,40 @@ fn a_flat_html_page_of_ten_megabytes_is_read() {
     let verdict = engine("").inspect(raw.as_bytes(), &envelope());
     assert!(verdict.findings.iter().any(|f| f.kind == Kind::Upn));
 }
+
+/// Inputs the fuzzers found (fuzz/README.md): each file in
+/// `fixtures/fuzz/` is named `<target>-<what>.bin`; every one must give a
+/// verdict (message) or an extraction (the readers), never a panic.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    use schoolgate::extract::{ReadRequest, read_document};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let bytes = std::fs::read(entry.path()).expect("read the finding");
+        let target = name.split('-').next().unwrap_or_default();
+        if target == "message" {
+            let _ = default_engine().inspect(&bytes, &envelope());
+            continue;
+        }
+        let extension = match target {
+            "ooxml" => "docx",
+            "odf" => "odt",
+            "sevenz" => "7z",
+            "compound" => "doc",
+            "tnef" => "dat",
+            other => other,
+        };
+        let request = ReadRequest {
+            location: schoolgate::Location::Attachment(format!("f.{extension}")),
+            name: Some(format!("f.{extension}")),
+            content_type: "application/octet-stream".to_string(),
+            depth: 0,
+            limits: Default::default(),
+        };
+        let _ = read_document(&request, &bytes);
+    }
+}
