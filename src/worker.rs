@@ -261,7 +261,8 @@ impl DocumentReader for WorkerPool {
                 read
             }
             Err(reason) => {
-                tracing::warn!(location = %request.location, reason = %reason, "attachment worker failed; replacing it");
+                // No location: an attachment's file name can carry a pupil's name or date of birth.
+                tracing::warn!(content_type = %request.content_type, reason = %reason, "attachment worker failed; replacing it");
                 retire(worker);
                 failed(request, bytes.len(), reason)
             }

@@ -53,7 +53,7 @@ impl Walker<'_> {
             }
         };
         if archive.index_for_name("[Content_Types].xml").is_some() {
-            return self.ooxml(location, name, ctype, bytes);
+            return self.ooxml(location, name, ctype, bytes, &mut archive);
         }
         if super::odf::is_odf(&mut archive) {
             return self.odf(location, ctype, bytes.len(), &mut archive);

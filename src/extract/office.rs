@@ -23,16 +23,24 @@
 use std::io::{Cursor, Read};
 
 use office_oxide::{Document, DocumentFormat};
+use zip::ZipArchive;
 
 use crate::finding::Location;
 
 use super::{Note, TextFormat, Walker};
 
 impl Walker<'_> {
-    /// An OOXML package (a zip with `[Content_Types].xml`).
-    pub(super) fn ooxml(&mut self, location: &Location, name: Option<&str>, ctype: &str, bytes: &[u8]) {
+    /// An OOXML package (a zip with `[Content_Types].xml`), already opened as `archive`.
+    pub(super) fn ooxml(
+        &mut self,
+        location: &Location,
+        name: Option<&str>,
+        ctype: &str,
+        bytes: &[u8],
+        archive: &mut ZipArchive<Cursor<&[u8]>>,
+    ) {
         self.attachment_seen(location, ctype, bytes.len(), false);
-        let format = ooxml_format(bytes).or_else(|| format_by_name(name));
+        let format = ooxml_format(archive).or_else(|| format_by_name(name));
         let Some(format) = format else {
             self.note(
                 location,
@@ -40,7 +48,7 @@ impl Walker<'_> {
             );
             return;
         };
-        if let Err(reason) = self.guard_package(bytes) {
+        if let Err(reason) = self.guard_package(archive) {
             self.note(
                 location,
                 Note::Unscannable(format!("the document could not be read: {reason}")),
@@ -125,8 +133,7 @@ impl Walker<'_> {
 
     /// Check every XML part of an OOXML package that holds text before
     /// `office_oxide` reads it: it skips what it cannot read without saying so.
-    fn guard_package(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    fn guard_package(&mut self, archive: &mut ZipArchive<Cursor<&[u8]>>) -> Result<(), String> {
         for index in 0..archive.len().min(self.limits.max_entries) {
             let mut entry = archive.by_index(index).map_err(|e| e.to_string())?;
             let name = entry.name().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
@@ -299,8 +306,7 @@ fn has_filepass(stream: &[u8]) -> bool {
 }
 
 /// The package's kind, from the main part it holds.
-fn ooxml_format(bytes: &[u8]) -> Option<DocumentFormat> {
-    let archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+fn ooxml_format(archive: &ZipArchive<Cursor<&[u8]>>) -> Option<DocumentFormat> {
     let has = |part: &str| archive.index_for_name(part).is_some();
     if has("word/document.xml") {
         Some(DocumentFormat::Docx)
