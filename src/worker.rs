@@ -158,14 +158,7 @@ impl WorkerPool {
     }
 
     fn spawn(&self) -> io::Result<Worker> {
-        let mut child = Command::new(&self.program)
-            .arg("worker")
-            .arg("--memory-mb")
-            .arg(self.memory_mb.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut child = self.start()?;
         let stdin = child.stdin.take().ok_or_else(|| io::Error::other("no stdin"))?;
         let mut stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
         let (send, responses) = mpsc::channel();
@@ -189,6 +182,30 @@ impl WorkerPool {
             responses,
             served: 0,
         })
+    }
+
+    /// Start the program. "Text file busy" (another thread's fork still holds a
+    /// write handle on a freshly written executable, or an upgrade is replacing
+    /// it) is passing: try again briefly before giving up.
+    fn start(&self) -> io::Result<Child> {
+        let mut attempt = 0;
+        loop {
+            let started = Command::new(&self.program)
+                .arg("worker")
+                .arg("--memory-mb")
+                .arg(self.memory_mb.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn();
+            match started {
+                Err(e) if e.kind() == io::ErrorKind::ExecutableFileBusy && attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
     }
 
     fn take(&self) -> io::Result<Worker> {
