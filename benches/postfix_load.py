@@ -24,6 +24,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMTPD_PORT = 2525
+ROUNDS = int(os.environ.get("SCHOOLGATE_LOAD_ROUNDS", "3"))
 # An external recipient: the typical message is rewritten (disclaimer). Set
 # SCHOOLGATE_LOAD_RCPT to an internal address to measure an approved message.
 RECIPIENT = os.environ.get("SCHOOLGATE_LOAD_RCPT", "parent@gmail.com")
@@ -58,7 +59,9 @@ def process_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_load(n, concurrency):
+def run_load(n, concurrency, perf_output=None):
+    """Send n messages over `concurrency` connections; with perf_output, the
+    whole machine is profiled meanwhile (`perf record -a`) into that file."""
     latencies = []
     lock = threading.Lock()
     counter = iter(range(n))
@@ -78,12 +81,19 @@ def run_load(n, concurrency):
         client.quit()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    perf = None
+    if perf_output:
+        perf = subprocess.Popen(["perf", "record", "-a", "-g", "-o", perf_output], stderr=subprocess.DEVNULL)
+        time.sleep(1)
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     total = time.perf_counter() - start
+    if perf:
+        perf.send_signal(2)
+        perf.wait()
     latencies.sort()
     return {
         "rate": n / total,
@@ -100,21 +110,36 @@ def main():
         sys.exit("needs root, postfix, and `cargo build --release`")
     sink_port = free_port()
     milter_port = free_port()
+    # SCHOOLGATE_LOAD_SOCKET=unix: the milter on a Unix socket (as deployed),
+    # else on loopback TCP.
+    unix_socket = "/var/spool/postfix/schoolgate-load/milter.sock" if os.environ.get("SCHOOLGATE_LOAD_SOCKET") == "unix" else None
+    if unix_socket:
+        os.makedirs(os.path.dirname(unix_socket), exist_ok=True)
+        if os.path.exists(unix_socket):
+            os.unlink(unix_socket)
+    milter_listen = f"unix:{unix_socket}" if unix_socket else f"inet:127.0.0.1:{milter_port}"
     sink = subprocess.Popen(["smtp-sink", "-u", "root", "-c", f"127.0.0.1:{sink_port}", "1000"], stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         config = os.path.join(tmp, "schoolgate.toml")
         with open(os.path.join(ROOT, "fixtures/schoolgate.toml")) as f:
             base = f.read()
         with open(config, "w") as f:
-            f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "inet:127.0.0.1:{milter_port}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
+            f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "{milter_listen}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
         log = open(os.environ.get("SCHOOLGATE_LOAD_LOG", os.devnull), "w")
         serve = subprocess.Popen([binary, "--config", config, "serve"], stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
         try:
-            assert wait_port(milter_port), "milter did not start"
+            if unix_socket:
+                for _ in range(200):
+                    if os.path.exists(unix_socket):
+                        break
+                    time.sleep(0.1)
+                os.chmod(unix_socket, 0o666)
+            else:
+                assert wait_port(milter_port), "milter did not start"
             postconf(
                 "inet_interfaces = loopback-only", "mydestination =", "default_transport = smtp",
                 "relay_transport = relay", f"relayhost = [127.0.0.1]:{sink_port}", "mynetworks = 127.0.0.0/8",
-                f"smtpd_milters = inet:127.0.0.1:{milter_port}", "milter_default_action = tempfail",
+                f"smtpd_milters = {milter_listen}", "milter_default_action = tempfail",
                 "milter_protocol = 6", "smtp_tls_security_level = none", "smtpd_tls_security_level = none",
                 "maillog_file = /var/log/postfix-schoolgate-load.log",
             )
@@ -123,24 +148,38 @@ def main():
             time.sleep(0.5)
             subprocess.run(["postfix", "start"], check=True, stderr=subprocess.DEVNULL)
             assert wait_port(SMTPD_PORT), "postfix did not start"
-            run_load(min(50, n), concurrency)  # warm up
-            cpu_before = process_cpu(serve.pid)
-            with_milter = run_load(n, concurrency)
-            milter_cpu = process_cpu(serve.pid) - cpu_before
-            postconf("smtpd_milters =")
-            subprocess.run(["postfix", "reload"], check=True, stderr=subprocess.DEVNULL)
-            time.sleep(1)
-            without = run_load(n, concurrency)
+            perf_dir = os.environ.get("SCHOOLGATE_LOAD_PERF")
+            rounds = {"with milter": [], "without": []}
+            milter_cpu = 0.0
+            # Interleaved rounds: this machine's speed drifts by 20 % from
+            # minute to minute, so one run of each would measure the drift.
+            for round_no in range(ROUNDS):
+                for name in ("with milter", "without"):
+                    postconf(f"smtpd_milters = {milter_listen}" if name == "with milter" else "smtpd_milters =")
+                    subprocess.run(["postfix", "reload"], check=True, stderr=subprocess.DEVNULL)
+                    time.sleep(1)
+                    run_load(min(50, n), concurrency)  # warm up: new smtpd and cleanup processes
+                    perf = perf_dir and round_no == 0 and os.path.join(perf_dir, name.replace(" ", "-") + ".data")
+                    cpu_before = process_cpu(serve.pid)
+                    rounds[name].append(run_load(n, concurrency, perf))
+                    if name == "with milter":
+                        milter_cpu += process_cpu(serve.pid) - cpu_before
         finally:
             serve.terminate()
             serve.wait()
             subprocess.run(["postfix", "stop"], stderr=subprocess.DEVNULL)
             sink.terminate()
-    print(f"{n} messages of {len(MESSAGE)} bytes, {concurrency} concurrent clients")
-    print(f"{'':16}{'msg/s':>10}{'median ms':>12}{'p99 ms':>10}")
-    for name, r in (("with milter", with_milter), ("without", without)):
-        print(f"{name:16}{r['rate']:>10.1f}{r['median_ms']:>12.2f}{r['p99_ms']:>10.2f}")
-    print(f"the milter's own CPU: {1000 * milter_cpu / n:.2f} ms a message")
+    print(f"{n} messages of {len(MESSAGE)} bytes, {concurrency} concurrent clients, {ROUNDS} interleaved rounds, "
+          f"milter on {'a Unix socket' if unix_socket else 'loopback TCP'}")
+    print(f"{'':16}{'msg/s':>10}{'median ms':>12}{'p99 ms':>10}   (median of the rounds; each round's msg/s)")
+    summary = {}
+    for name, results in rounds.items():
+        summary[name] = {key: statistics.median(r[key] for r in results) for key in ("rate", "median_ms", "p99_ms")}
+        r = summary[name]
+        each = " ".join(f"{x['rate']:.0f}" for x in results)
+        print(f"{name:16}{r['rate']:>10.1f}{r['median_ms']:>12.2f}{r['p99_ms']:>10.2f}   ({each})")
+    with_milter, without = summary["with milter"], summary["without"]
+    print(f"the milter's own CPU: {1000 * milter_cpu / (n * ROUNDS):.2f} ms a message")
     cost = 100 * (1 - with_milter["rate"] / without["rate"])
     print(f"throughput cost of the milter: {cost:.1f} %")
     print(f"added latency: median {with_milter['median_ms'] - without['median_ms']:.2f} ms, "

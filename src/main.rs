@@ -228,7 +228,13 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Serve { listen } => {
             init_logging();
-            let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+            // One thread for the milter protocol: indymilter hands every packet
+            // between two tasks, and on one thread that costs no cross-core
+            // wake-up. Verdicts run on the blocking pool (`milter.workers`).
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start: {e}"))?;
             runtime.block_on(serve::serve(config_path(cli.config.as_deref()), listen))?;
             Ok(0)
         }

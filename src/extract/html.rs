@@ -479,7 +479,10 @@ impl<'a> Parser<'a> {
             let c = b[i];
             // (skip_len, is_space) for bytes that end the current run.
             let special = if c < 0x80 {
-                if is_ws(c) { Some((1, true)) } else { None }
+                // One space between two words is written as it stands, so a
+                // line of prose is one run, not one call per word.
+                let lone_space = c == b' ' && i > run && b.get(i + 1).is_some_and(|&n| n < 0x80 && !is_ws(n));
+                if is_ws(c) && !lone_space { Some((1, true)) } else { None }
             } else {
                 match (c, b.get(i + 1).copied(), b.get(i + 2).copied()) {
                     (0xC2, Some(0xA0), _) => Some((2, true)),  // U+00A0 NBSP
