@@ -25,6 +25,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMTPD_PORT = 2525
 ROUNDS = int(os.environ.get("SCHOOLGATE_LOAD_ROUNDS", "3"))
+# SCHOOLGATE_LOAD_MILTER=null: examples/null_milter instead of schoolgate, the
+# cost of having any milter (`cargo build --release --example null_milter`).
+NULL_MILTER = os.environ.get("SCHOOLGATE_LOAD_MILTER") == "null"
 # An external recipient: the typical message is rewritten (disclaimer). Set
 # SCHOOLGATE_LOAD_RCPT to an internal address to measure an approved message.
 RECIPIENT = os.environ.get("SCHOOLGATE_LOAD_RCPT", "parent@gmail.com")
@@ -126,7 +129,12 @@ def main():
         with open(config, "w") as f:
             f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "{milter_listen}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
         log = open(os.environ.get("SCHOOLGATE_LOAD_LOG", os.devnull), "w")
-        serve = subprocess.Popen([binary, "--config", config, "serve"], stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
+        command = [binary, "--config", config, "serve"]
+        if NULL_MILTER:
+            command = [os.path.join(ROOT, "target/release/examples/null_milter"), milter_listen]
+        # SCHOOLGATE_LOAD_NICE=-5: the milter at that scheduling priority (contrib/schoolgate.service's Nice=).
+        command = ["nice", "-n", os.environ.get("SCHOOLGATE_LOAD_NICE", "0"), *command]
+        serve = subprocess.Popen(command, stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
         try:
             if unix_socket:
                 for _ in range(200):
@@ -170,7 +178,7 @@ def main():
             subprocess.run(["postfix", "stop"], stderr=subprocess.DEVNULL)
             sink.terminate()
     print(f"{n} messages of {len(MESSAGE)} bytes, {concurrency} concurrent clients, {ROUNDS} interleaved rounds, "
-          f"milter on {'a Unix socket' if unix_socket else 'loopback TCP'}")
+          f"{'null milter' if NULL_MILTER else 'schoolgate'} on {'a Unix socket' if unix_socket else 'loopback TCP'}")
     print(f"{'':16}{'msg/s':>10}{'median ms':>12}{'p99 ms':>10}   (median of the rounds; each round's msg/s)")
     summary = {}
     for name, results in rounds.items():

@@ -3,7 +3,8 @@
 //! sink rewritten, or is held with a notice to its sender; `held release`
 //! delivers a held message exactly once, with Bcc and disclaimer applied;
 //! with the milter killed Postfix answers 4xx and nothing is lost. No log,
-//! notice or CLI output carries a planted identifier.
+//! notice or CLI output carries a planted identifier. The milter listens on a
+//! Unix socket in Postfix's spool, group `postfix`, as the README deploys it.
 //!
 //! Needs root and Debian's postfix package (`.ci/run` installs both);
 //! elsewhere it says why it skips.
@@ -11,7 +12,7 @@
 mod common;
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -39,14 +40,6 @@ fn postfix_available() -> Result<(), String> {
     Ok(())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn wait_for_port(port: u16, timeout: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
@@ -65,7 +58,23 @@ fn run(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("{program}: {e}"))
 }
 
-fn configure_postfix(milter_port: u16, sink_port: u16) {
+/// The milter's socket, in Postfix's spool as the README puts it.
+const MILTER_SOCKET: &str = "/var/spool/postfix/schoolgate-test/milter.sock";
+
+/// Wait for the daemon's socket, then let Postfix's group use it, as the
+/// README's `usermod -aG schoolgate postfix` does (the test runs as root).
+fn wait_for_socket(timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if std::os::unix::net::UnixStream::connect(MILTER_SOCKET).is_ok() {
+            return run("chgrp", &["postfix", MILTER_SOCKET]).status.success();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn configure_postfix(sink_port: u16) {
     let settings = [
         "inet_interfaces = loopback-only".to_string(),
         "mydestination =".to_string(),
@@ -73,7 +82,8 @@ fn configure_postfix(milter_port: u16, sink_port: u16) {
         "relay_transport = relay".to_string(),
         format!("relayhost = [127.0.0.1]:{sink_port}"),
         "mynetworks = 127.0.0.0/8".to_string(),
-        format!("smtpd_milters = inet:127.0.0.1:{milter_port}"),
+        // The test's smtpd is not chrooted: Postfix names the socket by its full path.
+        format!("smtpd_milters = unix:{MILTER_SOCKET}"),
         "non_smtpd_milters =".to_string(),
         "milter_default_action = tempfail".to_string(),
         "milter_protocol = 6".to_string(),
@@ -155,13 +165,14 @@ fn postfix_end_to_end() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let sink = Sink::start(0);
-    let milter_port = free_port();
+    let socket_dir = Path::new(MILTER_SOCKET).parent().expect("a directory");
+    std::fs::create_dir_all(socket_dir).expect("the socket's directory");
     let config = dir.path().join("schoolgate.toml");
     let fixture_config = std::fs::read_to_string(common::fixtures().join("schoolgate.toml")).expect("fixture config");
     std::fs::write(
         &config,
         format!(
-            "{fixture_config}\n[milter]\nlisten = \"inet:127.0.0.1:{milter_port}\"\n[quarantine]\npath = \"{}\"\n[relay]\nreinject = \"127.0.0.1:{REINJECT_PORT}\"\n[notices]\nfrom = \"schoolgate@oakfield.sch.uk\"\ndpo = \"dpo@oakfield.sch.uk\"\n",
+            "{fixture_config}\n[milter]\nlisten = \"unix:{MILTER_SOCKET}\"\n[quarantine]\npath = \"{}\"\n[relay]\nreinject = \"127.0.0.1:{REINJECT_PORT}\"\n[notices]\nfrom = \"schoolgate@oakfield.sch.uk\"\ndpo = \"dpo@oakfield.sch.uk\"\n",
             dir.path().join("quarantine.sqlite").display()
         ),
     )
@@ -178,11 +189,11 @@ fn postfix_end_to_end() {
         .expect("serve starts");
     let mut daemon = Daemon { child, log };
     assert!(
-        wait_for_port(milter_port, Duration::from_secs(20)),
+        wait_for_socket(Duration::from_secs(20)),
         "the milter is not listening: {}",
         daemon.log()
     );
-    configure_postfix(milter_port, sink.port);
+    configure_postfix(sink.port);
 
     // 1. Safe mail to five parents: delivered rewritten (Bcc, disclaimer).
     let five = std::fs::read(common::fixtures().join("messages/outlook-five-parents-in-to.eml")).expect("fixture");
