@@ -3,14 +3,27 @@
 
 Sends the same typical 30 KB message (fixtures/messages/outlook-typical-30kb.eml,
 which schoolgate rewrites with a disclaimer) through Postfix with C concurrent
-SMTP clients, N messages per run, once with the milter and once without, in
-the same run, and prints messages per second and the latency of each
-message (MAIL FROM to the reply to end of DATA): median and p99. The
-"added latency" is the difference between the two runs.
+SMTP clients, N messages a run, in interleaved rounds with the milter and
+without it (this machine's speed drifts by a fifth from minute to minute, so
+one run of each would measure the drift), and prints the median over the
+rounds of messages per second and of each message's latency (MAIL FROM to the
+reply to end of DATA): median and p99. "Added latency" is the difference.
 
 Needs root, Debian's postfix, and a release build:
     cargo build --release && sudo python3 benches/postfix_load.py [N] [C]
 It changes /etc/postfix (like the end-to-end test) and stops Postfix after.
+
+Settings, by environment:
+    SCHOOLGATE_LOAD_MESSAGE=FILE   the message (default the Outlook fixture; the
+                                   closing notes send it with its disclaimer, made by
+                                   `schoolgate scan --output`, so it is approved)
+    SCHOOLGATE_LOAD_RCPT=ADDR      the recipient (default an external parent)
+    SCHOOLGATE_LOAD_SOCKET=unix    the milter on a Unix socket, as deployed (default TCP)
+    SCHOOLGATE_LOAD_ROUNDS=R       rounds of each (default 3)
+    SCHOOLGATE_LOAD_NICE=-5        the milter's nice value (the unit's is -5)
+    SCHOOLGATE_LOAD_MILTER=null    examples/null_milter instead: the cost of any milter
+    SCHOOLGATE_LOAD_PERF=DIR       `perf record -a` of the first round of each
+    SCHOOLGATE_LOAD_LOG=FILE       the milter's log
 """
 import os
 import smtplib
