@@ -21,6 +21,7 @@ Settings, by environment:
     SCHOOLGATE_LOAD_SOCKET=unix    the milter on a Unix socket, as deployed (default TCP)
     SCHOOLGATE_LOAD_ROUNDS=R       rounds of each (default 3)
     SCHOOLGATE_LOAD_NICE=-5        the milter's nice value (the unit's is -5)
+    SCHOOLGATE_LOAD_WORKERS=W      milter.workers (default 2)
     SCHOOLGATE_LOAD_MILTER=null    examples/null_milter instead: the cost of any milter
     SCHOOLGATE_LOAD_PERF=DIR       `perf record -a` of the first round of each
     SCHOOLGATE_LOAD_LOG=FILE       the milter's log
@@ -140,7 +141,7 @@ def main():
         with open(os.path.join(ROOT, "fixtures/schoolgate.toml")) as f:
             base = f.read()
         with open(config, "w") as f:
-            f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "{milter_listen}"\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
+            f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "{milter_listen}"\nworkers = {os.environ.get("SCHOOLGATE_LOAD_WORKERS", "2")}\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
         log = open(os.environ.get("SCHOOLGATE_LOAD_LOG", os.devnull), "w")
         command = [binary, "--config", config, "serve"]
         if NULL_MILTER:
