@@ -5,7 +5,7 @@
 //!
 //! `cargo run --release --example null_milter -- unix:/path/to/socket` (or `inet:HOST:PORT`).
 
-use indymilter::{Actions, Callbacks, MacroStage, ProtoOpts, Status};
+use indymilter::{Callbacks, Status};
 
 #[derive(Default)]
 struct Message {
@@ -13,28 +13,18 @@ struct Message {
     body: Vec<u8>,
 }
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), String> {
     let listen = std::env::args()
         .nth(1)
-        .expect("usage: null_milter unix:PATH | inet:HOST:PORT");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        .ok_or("usage: null_milter unix:PATH | inet:HOST:PORT")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let callbacks = Callbacks::<Message>::new()
             .on_negotiate(|cx, _actions, opts| {
-                let quiet = ProtoOpts::NOREPLY_MAIL
-                    | ProtoOpts::NOREPLY_RCPT
-                    | ProtoOpts::NOREPLY_HEADER
-                    | ProtoOpts::NOREPLY_BODY;
-                let skip = ProtoOpts::NO_CONNECT
-                    | ProtoOpts::NO_HELO
-                    | ProtoOpts::NO_DATA
-                    | ProtoOpts::NO_EOH
-                    | ProtoOpts::NO_UNKNOWN;
-                cx.requested_actions = Actions::ADD_HEADER | Actions::CHANGE_HEADER | Actions::REPLACE_BODY;
-                cx.requested_opts = ProtoOpts::LEADING_SPACE | (opts & (skip | quiet));
-                cx.requested_macros.insert(MacroStage::Mail, c"{auth_authen}".into());
-                cx.requested_macros.insert(MacroStage::Rcpt, c"".into());
-                cx.requested_macros.insert(MacroStage::Eom, c"i".into());
+                schoolgate::milter::request_stages(cx, opts);
                 Box::pin(async { Status::Continue })
             })
             .on_mail(|cx, _| {
@@ -60,23 +50,16 @@ fn main() -> std::io::Result<()> {
                 Box::pin(async { Status::Continue })
             });
         let config = indymilter::Config {
-            actions: Actions::ADD_HEADER | Actions::CHANGE_HEADER | Actions::REPLACE_BODY,
+            actions: schoolgate::milter::NEEDED_ACTIONS,
             ..Default::default()
         };
+        // The daemon's own listener: the same socket mode and immediate ACKs.
+        let listener = schoolgate::serve::bind(&listen).await?;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        match listen.split_once(':') {
-            Some(("unix", path)) => {
-                let _ = std::fs::remove_file(path);
-                let listener = tokio::net::UnixListener::bind(path)?;
-                indymilter::run(listener, callbacks, config, shutdown).await
-            }
-            Some(("inet", address)) => {
-                let listener = tokio::net::TcpListener::bind(address).await?;
-                indymilter::run(listener, callbacks, config, shutdown).await
-            }
-            _ => panic!("{listen:?} is not unix:PATH or inet:HOST:PORT"),
-        }
+        indymilter::run(listener, callbacks, config, shutdown)
+            .await
+            .map_err(|e| e.to_string())
     })
 }

@@ -136,6 +136,15 @@ impl Account {
     }
 }
 
+/// Whose mail an account limited to `domains` sees, in words (CLI and audit log).
+pub fn senders_text(domains: &[String]) -> String {
+    if domains.is_empty() {
+        "mail from every sender".to_string()
+    } else {
+        format!("mail from {}", domains.join(", "))
+    }
+}
+
 /// How names are compared: trimmed, lower case. Stores look names up in
 /// this form, so `DPO` signs in as `dpo`.
 pub fn normalise_name(name: &str) -> String {

@@ -108,10 +108,6 @@ impl Engine {
         self
     }
 
-    pub fn document_reader(&self) -> Option<Arc<dyn extract::DocumentReader>> {
-        self.documents.clone()
-    }
-
     /// The engine for a configuration file (or the built-in defaults when
     /// `path` is `None`), with the rule pack it names.
     pub fn load(path: Option<&Path>) -> Result<Engine, Vec<ConfigError>> {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use schoolgate::accounts::{self, Account, Role};
 use schoolgate::quarantine::{AuditCheck, ListFilter, Status, format_utc};
-use schoolgate::{Config, ConfigError, Engine, Envelope, RulePack, config, release, report, serve};
+use schoolgate::{Config, Engine, Envelope, RulePack, config, release, report, serve};
 
 #[derive(Parser)]
 #[command(
@@ -294,19 +294,13 @@ fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
 }
 
 fn load_engine(explicit: Option<&Path>) -> Result<Engine, String> {
-    Engine::load(config_path(explicit).as_deref()).map_err(|errors| join_errors(&errors))
+    serve::load_engine(config_path(explicit).as_deref())
 }
 
 /// `engine` reading attachments in `keep` warm worker processes of this executable.
 fn with_workers(engine: Engine, keep: usize) -> Result<Engine, String> {
-    let memory = engine.config().limits.worker_memory_mb;
-    let pool = schoolgate::worker::WorkerPool::current_exe(memory, keep)
-        .map_err(|e| format!("cannot find this program to start attachment workers: {e}"))?;
+    let pool = schoolgate::worker::WorkerPool::current_exe(engine.config(), keep)?;
     Ok(engine.with_document_reader(std::sync::Arc::new(pool)))
-}
-
-fn join_errors(errors: &[ConfigError]) -> String {
-    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
 }
 
 fn read_message(file: &str) -> Result<Vec<u8>, String> {
@@ -341,7 +335,6 @@ fn init_logging() {
         .try_init();
 }
 
-/// `YYYY-MM-DD` → unix seconds at 00:00 UTC.
 fn held(config: Option<&Path>, command: HeldCommand) -> Result<u8, String> {
     let engine = load_engine(config)?;
     let store = serve::open_store(engine.config())?;
@@ -473,7 +466,12 @@ fn users(config: Option<&Path>, command: UsersCommand) -> Result<u8, String> {
             store
                 .add_account(&account, &hash, &actor(), now)
                 .map_err(|e| e.to_string())?;
-            println!("added {}: {}, {}", account.name, account.role, senders(&account));
+            println!(
+                "added {}: {}, {}",
+                account.name,
+                account.role,
+                accounts::senders_text(&account.domains)
+            );
             Ok(0)
         }
         UsersCommand::Passwd { name, password_stdin } => {
@@ -519,22 +517,13 @@ fn users(config: Option<&Path>, command: UsersCommand) -> Result<u8, String> {
                             account.role.as_str(),
                             if account.disabled { "disabled" } else { "active" },
                             format_utc(account.created_at),
-                            senders(account)
+                            accounts::senders_text(&account.domains)
                         );
                     }
                 }
             }
             Ok(0)
         }
-    }
-}
-
-/// Whose mail an account sees, in words.
-fn senders(account: &Account) -> String {
-    if account.domains.is_empty() {
-        "mail from every sender".to_string()
-    } else {
-        format!("mail from {}", account.domains.join(", "))
     }
 }
 

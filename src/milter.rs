@@ -394,11 +394,15 @@ fn cstring(value: &str) -> Result<CString, String> {
     CString::new(value.as_bytes().to_vec()).map_err(|_| format!("{value:?} holds a NUL byte"))
 }
 
+/// The actions schoolgate takes: Bcc and subject edits, the disclaimer.
+pub const NEEDED_ACTIONS: Actions = Actions::ADD_HEADER
+    .union(Actions::CHANGE_HEADER)
+    .union(Actions::REPLACE_BODY);
+
 /// Negotiation: leading space, and the actions schoolgate needs. Refuse to
 /// run if the MTA does not offer them.
 async fn negotiate(cx: &mut NegotiateContext<Session>, actions: Actions, opts: ProtoOpts) -> Status {
-    let needed = Actions::ADD_HEADER | Actions::CHANGE_HEADER | Actions::REPLACE_BODY;
-    if !actions.contains(needed) {
+    if !actions.contains(NEEDED_ACTIONS) {
         error!("the MTA does not offer the milter actions schoolgate needs (add/change header, replace body)");
         return Status::Reject;
     }
@@ -406,26 +410,40 @@ async fn negotiate(cx: &mut NegotiateContext<Session>, actions: Actions, opts: P
         error!("the MTA does not offer byte-exact header values (SMFIP_HDR_LEADSPC)");
         return Status::Reject;
     }
-    // Skip the stages schoolgate does not use and take no reply for the ones
-    // that only collect data: a few round trips per message instead of one
-    // per header (where the MTA offers it; Postfix ≥ 2.6 does). This needs
-    // the listener's immediate ACKs (serve::NoDelay), or the MTA's
-    // back-to-back writes stall on delayed ACKs.
-    let skip =
-        ProtoOpts::NO_CONNECT | ProtoOpts::NO_HELO | ProtoOpts::NO_DATA | ProtoOpts::NO_EOH | ProtoOpts::NO_UNKNOWN;
-    let quiet = ProtoOpts::NOREPLY_MAIL | ProtoOpts::NOREPLY_RCPT | ProtoOpts::NOREPLY_HEADER | ProtoOpts::NOREPLY_BODY;
-    cx.requested_actions = needed;
-    cx.requested_opts = ProtoOpts::LEADING_SPACE | (opts & (skip | quiet));
-    // Only the macros schoolgate reads, so the MTA does not send its default
-    // lists with every recipient and message (Postfix honours this since 2.6).
-    cx.requested_macros.insert(MacroStage::Mail, c"{auth_authen}".into());
-    cx.requested_macros.insert(MacroStage::Rcpt, c"".into());
-    cx.requested_macros.insert(MacroStage::Eom, c"i".into());
+    let noreply = request_stages(cx, opts);
     cx.data = Some(Session {
-        noreply: opts & quiet,
+        noreply,
         transaction: None,
     });
     Status::Continue
+}
+
+/// The stages that only collect data: the MTA need not wait for a reply.
+const QUIET_STAGES: ProtoOpts = ProtoOpts::NOREPLY_MAIL
+    .union(ProtoOpts::NOREPLY_RCPT)
+    .union(ProtoOpts::NOREPLY_HEADER)
+    .union(ProtoOpts::NOREPLY_BODY);
+
+/// Ask the MTA (offering `opts`) for what schoolgate reads and nothing more;
+/// the no-reply stages it granted. Public so `examples/null_milter`
+/// negotiates exactly this.
+///
+/// The stages schoolgate does not use are skipped and the ones that only
+/// collect data take no reply: a few round trips per message instead of one
+/// per header (where the MTA offers it; Postfix ≥ 2.6 does). This needs the
+/// listener's immediate ACKs (serve::NoDelay), or the MTA's back-to-back
+/// writes stall on delayed ACKs. Only the macros schoolgate reads are asked
+/// for, so the MTA does not send its default lists with every recipient and
+/// message (Postfix honours this since 2.6).
+pub fn request_stages<T: Send>(cx: &mut NegotiateContext<T>, opts: ProtoOpts) -> ProtoOpts {
+    let skip =
+        ProtoOpts::NO_CONNECT | ProtoOpts::NO_HELO | ProtoOpts::NO_DATA | ProtoOpts::NO_EOH | ProtoOpts::NO_UNKNOWN;
+    cx.requested_actions = NEEDED_ACTIONS;
+    cx.requested_opts = ProtoOpts::LEADING_SPACE | (opts & (skip | QUIET_STAGES));
+    cx.requested_macros.insert(MacroStage::Mail, c"{auth_authen}".into());
+    cx.requested_macros.insert(MacroStage::Rcpt, c"".into());
+    cx.requested_macros.insert(MacroStage::Eom, c"i".into());
+    opts & QUIET_STAGES
 }
 
 /// The status a data-collecting callback answers: no reply where negotiated.
@@ -517,7 +535,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let config = indymilter::Config {
         max_connections: 256,
-        actions: Actions::ADD_HEADER | Actions::CHANGE_HEADER | Actions::REPLACE_BODY,
+        actions: NEEDED_ACTIONS,
         ..indymilter::Config::default()
     };
     indymilter::run(listener, milter.callbacks(), config, shutdown).await

@@ -169,13 +169,12 @@ pub async fn bind(listen: &str) -> Result<EitherListener<NoDelay, UnixListener>,
 
 /// Run until SIGTERM/SIGINT.
 pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Result<(), String> {
-    let engine = load(config_path.as_deref())?;
+    let engine = load_engine(config_path.as_deref())?;
     // One pool for the daemon's life: as many warm workers as messages scanned at once.
-    let memory = engine.config().limits.worker_memory_mb;
-    let documents: Arc<dyn crate::extract::DocumentReader> = Arc::new(
-        crate::worker::WorkerPool::current_exe(memory, engine.config().milter.workers)
-            .map_err(|e| format!("cannot find this program to start attachment workers: {e}"))?,
-    );
+    let documents: Arc<dyn crate::extract::DocumentReader> = Arc::new(crate::worker::WorkerPool::current_exe(
+        engine.config(),
+        engine.config().milter.workers,
+    )?);
     let engine = Arc::new(engine.with_document_reader(documents.clone()));
     let store = open_store(engine.config())?;
     let listen = listen.unwrap_or_else(|| engine.config().milter.listen.clone());
@@ -194,14 +193,19 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
             return;
         };
         while hangups.recv().await.is_some() {
-            match load(reload_path.as_deref()) {
+            match load_engine(reload_path.as_deref()) {
                 Ok(new) => {
                     let new = Arc::new(new.with_document_reader(documents.clone()));
                     let old = reloading.engine();
-                    if old.config().milter.listen != new.config().milter.listen
-                        || old.config().quarantine.path != new.config().quarantine.path
+                    let (was, now) = (old.config(), new.config());
+                    if was.milter.listen != now.milter.listen
+                        || was.quarantine.path != now.quarantine.path
+                        || was.milter.workers != now.milter.workers
+                        || was.limits.worker_memory_mb != now.limits.worker_memory_mb
                     {
-                        warn!("milter.listen and quarantine.path take effect only after a restart");
+                        warn!(
+                            "milter.listen, quarantine.path, milter.workers and limits.worker_memory_mb take effect only after a restart"
+                        );
                     }
                     reloading.reload(setup(new, reload_store.clone()));
                     info!("configuration reloaded");
@@ -271,7 +275,8 @@ fn setup(engine: Arc<Engine>, store: Arc<dyn Store>) -> Setup {
     }
 }
 
-fn load(path: Option<&Path>) -> Result<Engine, String> {
+/// [`Engine::load`] with its errors (each with file, line and reason) in one line.
+pub fn load_engine(path: Option<&Path>) -> Result<Engine, String> {
     Engine::load(path).map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
 }
 

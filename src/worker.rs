@@ -152,9 +152,12 @@ impl WorkerPool {
         pool
     }
 
-    /// A pool of this very executable.
-    pub fn current_exe(memory_mb: usize, keep: usize) -> io::Result<WorkerPool> {
-        Ok(WorkerPool::new(std::env::current_exe()?, memory_mb, keep))
+    /// A pool of this very executable, `keep` workers warm, each under
+    /// `limits.worker_memory_mb` of `config`.
+    pub fn current_exe(config: &crate::Config, keep: usize) -> Result<WorkerPool, String> {
+        let program = std::env::current_exe()
+            .map_err(|e| format!("cannot find this program to start attachment workers: {e}"))?;
+        Ok(WorkerPool::new(program, config.limits.worker_memory_mb, keep))
     }
 
     fn spawn(&self) -> io::Result<Worker> {

@@ -1149,11 +1149,7 @@ impl Store for SqliteStore {
                 "account {} added: role {}; {}{}",
                 account.name,
                 account.role,
-                if domains.is_empty() {
-                    "mail from every sender".to_string()
-                } else {
-                    format!("mail from {}", domains.join(", "))
-                },
+                accounts::senders_text(&domains),
                 if account.disabled { "; disabled" } else { "" }
             );
             append_audit(tx, actor, "account-add", None, &detail, now)

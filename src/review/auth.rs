@@ -34,6 +34,8 @@ use crate::serve::unix_now;
 pub const SESSION_COOKIE: &str = "sg_session";
 const LOGIN_COOKIE: &str = "sg_login";
 const THROTTLE_WINDOW: i64 = 15 * 60;
+/// Keys held before stale ones are swept out of the throttle.
+const THROTTLE_SWEEP_AT: usize = 1024;
 
 /// The signed-in reviewer, put in each request by [`require_session`].
 #[derive(Clone)]
@@ -50,13 +52,28 @@ pub struct Throttle {
 }
 
 impl Throttle {
+    /// Asking never adds a key: only failures do.
     fn blocked(&mut self, key: &str, now: i64, max: u32) -> bool {
-        let list = self.failures.entry(key.to_string()).or_default();
+        let Some(list) = self.failures.get_mut(key) else {
+            return false;
+        };
         list.retain(|&t| now - t < THROTTLE_WINDOW);
-        list.len() >= max as usize
+        let blocked = list.len() >= max as usize;
+        if list.is_empty() {
+            self.failures.remove(key);
+        }
+        blocked
     }
 
     fn fail(&mut self, key: &str, now: i64) {
+        // Names typed at the sign-in form are keys: forget those whose
+        // failures are all past the window, so they cannot grow the map for ever.
+        if self.failures.len() >= THROTTLE_SWEEP_AT {
+            self.failures.retain(|_, list| {
+                list.retain(|&t| now - t < THROTTLE_WINDOW);
+                !list.is_empty()
+            });
+        }
         self.failures.entry(key.to_string()).or_default().push(now);
     }
 
@@ -195,7 +212,7 @@ pub async fn login(
         return forbidden("The sign-in form has expired. Reload it and try again.");
     }
     let now = unix_now();
-    let name = form.name.trim().to_ascii_lowercase();
+    let name = accounts::normalise_name(&form.name);
     let address = client_address(&headers, peer.ip());
     let max = state.config().review.max_failed_logins;
     let (account_key, address_key) = (format!("account:{name}"), format!("address:{address}"));

@@ -105,8 +105,7 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 /// Serve the UI on `listen` (default `review.listen`) until SIGTERM or Ctrl-C.
 pub async fn serve(config_path: Option<&Path>, listen: Option<String>) -> Result<(), String> {
-    let engine = Engine::load(config_path)
-        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
+    let engine = crate::serve::load_engine(config_path)?;
     let store = crate::serve::open_store(engine.config())?;
     let listen = listen.unwrap_or_else(|| engine.config().review.listen.clone());
     let address: SocketAddr = listen.parse().map_err(|_| format!("{listen:?} is not HOST:PORT"))?;
