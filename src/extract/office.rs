@@ -48,6 +48,9 @@ impl Walker<'_> {
             );
             return;
         };
+        // What this package may still unpack, before the guard spends it on
+        // the XML parts `office_oxide` then unpacks again.
+        let room = self.unpack_room();
         if let Err(reason) = self.guard_package(archive) {
             self.note(
                 location,
@@ -55,7 +58,7 @@ impl Walker<'_> {
             );
             return;
         }
-        match self.open_office(bytes, format) {
+        match self.open_office(bytes, format, room) {
             Ok(document) => self.office_text(location, &document, format),
             Err(reason) => self.note(
                 location,
@@ -112,7 +115,7 @@ impl Walker<'_> {
         };
         let mut failure = String::new();
         for format in candidates {
-            match self.open_office(bytes, format) {
+            match self.open_office(bytes, format, self.unpack_room()) {
                 Ok(document) => {
                     self.attachment_seen(location, ctype, bytes.len(), false);
                     self.office_text(location, &document, format);
@@ -152,11 +155,13 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn open_office(&self, bytes: &[u8], format: DocumentFormat) -> Result<Document, String> {
+    /// Open `bytes` as `format`, letting it unpack `room` bytes at most (what
+    /// is left of `max_unpacked_bytes` for this attachment).
+    fn open_office(&self, bytes: &[u8], format: DocumentFormat, room: usize) -> Result<Document, String> {
         let mut options = office_oxide::options::ParseOptions::default();
         let limits = &mut options.limits;
         limits.package_entries = self.limits.max_entries;
-        limits.package_bytes = self.limits.max_unpacked_bytes as u64;
+        limits.package_bytes = room as u64;
         limits.part_bytes = self.limits.max_entry_bytes as u64;
         limits.inflate_ratio = self.limits.max_ratio as u64;
         limits.embedded_depth = self.limits.max_nesting;
@@ -167,7 +172,7 @@ impl Walker<'_> {
         let opened = std::panic::catch_unwind(|| Document::from_reader_with(reader, format, &options));
         match opened {
             Ok(Ok(document)) => Ok(document),
-            Ok(Err(error)) => Err(first_line(&error.to_string())),
+            Ok(Err(error)) => Err(error_kind(&error)),
             Err(_) => Err("the reader failed on it".to_string()),
         }
     }
@@ -183,10 +188,12 @@ impl Walker<'_> {
                 return;
             }
         };
-        if let Some(first) = lost_parts(document).first() {
+        let lost = lost_parts(document);
+        if lost > 0 {
+            let parts = if lost == 1 { "part" } else { "parts" };
             self.note(
                 location,
-                Note::Unscannable(format!("part of the document could not be read ({first})")),
+                Note::Unscannable(format!("{lost} {parts} of the document could not be read")),
             );
         }
         let text_format = match format {
@@ -197,38 +204,21 @@ impl Walker<'_> {
     }
 }
 
-/// Parts of the document that could not be read. OOXML readers list them as
-/// they go; for the legacy formats `damage()` converts the document once
-/// more, which costs little on files of their size (and 80 ms on a 10,000-row
+/// How many parts of the document could not be read (counted, never named:
+/// a sheet is often named after a pupil). OOXML readers list them as they
+/// go; for the legacy formats `damage()` converts the document once more,
+/// which costs little on files of their size (and 80 ms on a 10,000-row
 /// xlsx, so not there).
-fn lost_parts(document: &Document) -> Vec<String> {
-    let listed: Option<Vec<String>> = if let Some(docx) = document.as_docx() {
-        Some(docx.unreadable_parts.clone())
+fn lost_parts(document: &Document) -> usize {
+    if let Some(docx) = document.as_docx() {
+        docx.unreadable_parts.len()
     } else if let Some(xlsx) = document.as_xlsx() {
-        Some(
-            xlsx.unreadable_parts
-                .iter()
-                .chain(&xlsx.unreadable_sheets)
-                .map(|(part, why)| format!("{part}: {why}"))
-                .collect(),
-        )
+        xlsx.unreadable_parts.len() + xlsx.unreadable_sheets.len()
+    } else if let Some(pptx) = document.as_pptx() {
+        pptx.unreadable_parts.len()
     } else {
-        document.as_pptx().map(|pptx| {
-            pptx.unreadable_parts
-                .iter()
-                .map(|(part, why)| format!("{part}: {why}"))
-                .collect()
-        })
-    };
-    let all = listed.unwrap_or_else(|| {
-        document
-            .damage()
-            .iter()
-            .filter(|d| d.is_loss())
-            .map(|d| d.to_string())
-            .collect()
-    });
-    all.iter().map(|line| first_line(line)).collect()
+        document.damage().iter().filter(|d| d.is_loss()).count()
+    }
 }
 
 /// What an OLE compound file holds, from its stream names.
@@ -340,8 +330,14 @@ fn format_by_name(name: Option<&str>) -> Option<DocumentFormat> {
     }
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().chars().take(160).collect()
+/// What kind of error `office_oxide` reported ("ZIP error", "missing
+/// required part", "decompression limit exceeded"), without its detail: the
+/// detail can quote the file (a sheet's name, a parser's panic message), and
+/// this text reaches the sender's notice and the quarantine.
+fn error_kind(error: &office_oxide::OfficeError) -> String {
+    let text = error.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.split(": ").next().unwrap_or_default().chars().take(160).collect()
 }
 
 #[cfg(test)]
@@ -356,5 +352,14 @@ mod tests {
         assert!(has_filepass(&[&bof[..], &filepass].concat()));
         assert!(!has_filepass(&[&bof[..], &boundsheet, &filepass].concat()));
         assert!(!has_filepass(&bof));
+    }
+
+    #[test]
+    fn an_error_is_reported_by_its_kind_never_its_detail() {
+        use office_oxide::OfficeError;
+        let panicked = OfficeError::Panic("no readable sheet: \"Jamie Carter\"".to_string());
+        assert_eq!(error_kind(&panicked), "internal error");
+        let incomplete = OfficeError::Incomplete("sheet \"Jamie Carter\": bad cell".to_string());
+        assert_eq!(error_kind(&incomplete), "the document is incomplete");
     }
 }
