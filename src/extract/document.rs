@@ -96,10 +96,7 @@ impl Walker<'_> {
                     self.note(location, super::truncated_note(self.limits.max_part_chars));
                 }
                 if read.too_deep {
-                    self.note(
-                        location,
-                        Note::Unscannable("its groups nest too deep; the text inside them was not read".to_string()),
-                    );
+                    self.note(location, rtf_too_deep_note());
                 }
                 self.text(location, &read.text, TextFormat::Html);
             }
@@ -139,6 +136,13 @@ impl Walker<'_> {
             Ok(read) => {
                 if let Some(body) = &read.body {
                     self.text(location, body, TextFormat::Html);
+                }
+                // The body is converted inside the reader; what it lost is said here.
+                if read.body_truncated {
+                    self.note(location, super::truncated_note(tnef::MAX_BODY_CHARS));
+                }
+                if read.body_too_deep {
+                    self.note(location, rtf_too_deep_note());
                 }
                 for attachment in &read.attachments {
                     let member = location.member(&super::clean_name(&attachment.name));
@@ -184,6 +188,11 @@ impl Walker<'_> {
         }
         true
     }
+}
+
+/// RTF whose groups nested past the reader's depth: what was not read.
+fn rtf_too_deep_note() -> Note {
+    Note::Unscannable("its groups nest too deep; the text inside them was not read".to_string())
 }
 
 #[cfg(test)]

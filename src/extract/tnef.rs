@@ -29,13 +29,17 @@
 use encoding_rs::{Encoding, WINDOWS_1252};
 
 use super::html::html_to_text;
-use super::rtf::{code_page, rtf_to_text};
+use super::rtf::{RtfText, code_page, rtf_to_text};
 
 /// What a winmail.dat holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tnef {
     /// The message body as plain text, when it has one.
     pub body: Option<String>,
+    /// The body stopped at [`MAX_BODY_CHARS`]: text was lost.
+    pub body_truncated: bool,
+    /// The RTF body's groups nested past the reader's depth: their text was not read.
+    pub body_too_deep: bool,
     pub attachments: Vec<TnefAttachment>,
 }
 
@@ -96,7 +100,7 @@ mod pt {
 }
 
 /// Characters of body text kept, as for any other attachment.
-const MAX_BODY_CHARS: usize = 10_000_000;
+pub const MAX_BODY_CHARS: usize = 10_000_000;
 /// The most a compressed RTF body may inflate to.
 const MAX_RTF_BYTES: usize = 32 * 1024 * 1024;
 
@@ -223,14 +227,28 @@ impl Message {
     }
 
     fn finish(self) -> Tnef {
-        let body = self
-            .plain_body
-            .filter(|text| !text.trim().is_empty())
-            .or_else(|| self.rtf_body.and_then(|rtf| rtf_body(&rtf)))
-            .or_else(|| self.html_body.map(|html| html_to_text(&html, MAX_BODY_CHARS).text));
+        let attachments = self.attachments.into_iter().map(Attachment::finish).collect();
+        if let Some(text) = self.plain_body.filter(|text| !text.trim().is_empty()) {
+            return Tnef {
+                body: Some(text),
+                attachments,
+                ..Tnef::default()
+            };
+        }
+        if let Some(read) = self.rtf_body.as_deref().and_then(rtf_body) {
+            return Tnef {
+                body: Some(read.text),
+                body_truncated: read.truncated,
+                body_too_deep: read.too_deep,
+                attachments,
+            };
+        }
+        let html = self.html_body.map(|html| html_to_text(&html, MAX_BODY_CHARS));
         Tnef {
-            body,
-            attachments: self.attachments.into_iter().map(Attachment::finish).collect(),
+            body_truncated: html.as_ref().is_some_and(|h| h.truncated),
+            body: html.map(|h| h.text),
+            body_too_deep: false,
+            attachments,
         }
     }
 }
@@ -285,10 +303,10 @@ fn unicode(data: &[u8]) -> String {
     String::from_utf16_lossy(units.get(..end).unwrap_or_default())
 }
 
-fn rtf_body(compressed: &[u8]) -> Option<String> {
+fn rtf_body(compressed: &[u8]) -> Option<RtfText> {
     let rtf = decompress_rtf(compressed)?;
-    let text = rtf_to_text(&rtf, MAX_BODY_CHARS).text;
-    (!text.trim().is_empty()).then_some(text)
+    let read = rtf_to_text(&rtf, MAX_BODY_CHARS);
+    (!read.text.trim().is_empty()).then_some(read)
 }
 
 /// HTML in a binary property: UTF-8 when it is valid UTF-8, else the message's code page.
@@ -766,6 +784,22 @@ mod tests {
         let props = property_list(&[variable(pt::BINARY, pr::HTML, html)]);
         let read = read_tnef(&tnef(&[attribute(1, 0x0006_9003, &props)]), 10).expect("reads");
         assert_eq!(read.body.as_deref(), Some("Zoë's DOB"));
+    }
+
+    #[test]
+    fn an_rtf_body_nested_too_deep_says_so() {
+        let mut rtf = b"{\\rtf1 Visible ".to_vec();
+        rtf.extend(std::iter::repeat_n(b'{', 200));
+        rtf.extend(b"Jamie Carter");
+        rtf.extend(std::iter::repeat_n(b'}', 201));
+        let mut mela = u32::try_from(rtf.len() + 12).expect("small").to_le_bytes().to_vec();
+        mela.extend(u32::try_from(rtf.len()).expect("small").to_le_bytes());
+        mela.extend(b"MELA\0\0\0\0");
+        mela.extend(&rtf);
+        let props = property_list(&[variable(pt::BINARY, pr::RTF_COMPRESSED, &mela)]);
+        let read = read_tnef(&tnef(&[attribute(1, 0x0006_9003, &props)]), 10).expect("reads");
+        assert_eq!(read.body.as_deref(), Some("Visible"));
+        assert!(read.body_too_deep && !read.body_truncated);
     }
 
     #[test]
