@@ -66,7 +66,13 @@ pub fn patterns() -> Vec<(Shape, String)> {
             Shape::Phone,
             format!(r"(?:\+44 ?(?:\(0\) ?)?|\(0|{b}0)[1-37][0-9]{{1,4}}\)?[ -]?[0-9]{{3,4}}[ -]?[0-9]{{3,4}}{b}"),
         ),
-        (Shape::NumberRun, format!(r"{b}[0-9]{{2,}}(?:[ -][0-9]{{2,}})*{b}")),
+        // A lone group of under six digits is never an identifier (the
+        // shortest, a sort code, has six): not matching it spares the
+        // automaton a match for every year, time and quantity in prose.
+        (
+            Shape::NumberRun,
+            format!(r"{b}(?:[0-9]{{6,}}(?:[ -][0-9]{{2,}})*|[0-9]{{2,}}(?:[ -][0-9]{{2,}})+){b}"),
+        ),
     ]
 }
 

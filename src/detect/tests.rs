@@ -446,3 +446,26 @@ fn labels_in_forms() {
         assert!(!masked.contains(value), "{value:?} in {masked}");
     }
 }
+
+#[test]
+fn number_runs_start_at_six_digits_or_a_second_group() {
+    let scanner = scanner();
+    let runs = |text: &str| -> Vec<String> {
+        let (candidates, _) = scanner.find(text);
+        candidates
+            .iter()
+            .filter(|c| c.shape == Shape::NumberRun)
+            .map(|c| text[c.start..c.end].to_string())
+            .collect()
+    };
+    // Years, times and amounts are not candidates: none is an identifier.
+    assert!(runs("Year 6 trip, 2024: leave at 0830, 45 pupils, cost 300.").is_empty());
+    // Every identifier's digits still are, whole.
+    assert_eq!(runs("sort code 20-00-00 account 55779911"), ["20-00-00", "55779911"]);
+    assert_eq!(
+        runs("NHS 943 476 5919 and ULN 1234567890"),
+        ["943 476 5919", "1234567890"]
+    );
+    assert_eq!(runs("card 4111 1111 1111 1111"), ["4111 1111 1111 1111"]);
+    assert_eq!(runs("passport 123456789"), ["123456789"]);
+}
