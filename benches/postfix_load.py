@@ -9,8 +9,9 @@ one run of each would measure the drift), and prints the median over the
 rounds of messages per second and of each message's latency (MAIL FROM to the
 reply to end of DATA): median and p99. "Added latency" is the difference.
 
-Needs root, Debian's postfix, and a release build:
-    cargo build --release && sudo python3 benches/postfix_load.py [N] [C]
+Needs root, Debian's postfix, and a release build with the load client
+(examples/smtp_load.rs, which costs the machine far less than smtplib):
+    cargo build --release --bins --examples && sudo python3 benches/postfix_load.py [N] [C]
 It changes /etc/postfix (like the end-to-end test) and stops Postfix after.
 
 Settings, by environment:
@@ -25,6 +26,8 @@ Settings, by environment:
     SCHOOLGATE_LOAD_MILTER=null    examples/null_milter instead: the cost of any milter
     SCHOOLGATE_LOAD_PERF=DIR       `perf record -a` of the first round of each
     SCHOOLGATE_LOAD_LOG=FILE       the milter's log
+    SCHOOLGATE_LOAD_CPUS=LIST      run the milter under `taskset -c LIST`
+    SCHOOLGATE_LOAD_CLIENT=python  Python's smtplib as the client, as before examples/smtp_load
 """
 import os
 import smtplib
@@ -47,6 +50,12 @@ NULL_MILTER = os.environ.get("SCHOOLGATE_LOAD_MILTER") == "null"
 RECIPIENT = os.environ.get("SCHOOLGATE_LOAD_RCPT", "parent@gmail.com")
 MESSAGE_FILE = os.environ.get("SCHOOLGATE_LOAD_MESSAGE", os.path.join(ROOT, "fixtures/messages/outlook-typical-30kb.eml"))
 MESSAGE = open(MESSAGE_FILE, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+SENDER = "s.jenkins@oakfield.sch.uk"
+# The client: examples/smtp_load (`cargo build --release --example smtp_load`),
+# or with SCHOOLGATE_LOAD_CLIENT=python, Python's smtplib in threads, which
+# costs the machine several times more CPU than the relay's own work for a message.
+PYTHON_CLIENT = os.environ.get("SCHOOLGATE_LOAD_CLIENT") == "python"
+RUST_CLIENT = os.path.join(ROOT, "target/release/examples/smtp_load")
 
 
 def free_port():
@@ -79,6 +88,27 @@ def process_cpu(pid):
 def run_load(n, concurrency, perf_output=None):
     """Send n messages over `concurrency` connections; with perf_output, the
     whole machine is profiled meanwhile (`perf record -a`) into that file."""
+    perf = None
+    if perf_output:
+        perf = subprocess.Popen(["perf", "record", "-a", "-g", "-o", perf_output], stderr=subprocess.DEVNULL)
+        time.sleep(1)
+    try:
+        if PYTHON_CLIENT:
+            return python_load(n, concurrency)
+        out = subprocess.run(
+            [RUST_CLIENT, f"127.0.0.1:{SMTPD_PORT}", MESSAGE_FILE, SENDER, RECIPIENT, str(n), str(concurrency)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        fields = dict(field.split("=") for field in out.split())
+        return {"rate": float(fields["rate"]), "median_ms": float(fields["median_ms"]), "p99_ms": float(fields["p99_ms"])}
+    finally:
+        if perf:
+            perf.send_signal(2)
+            perf.wait()
+
+
+def python_load(n, concurrency):
+    """run_load with Python's smtplib, one thread a connection."""
     latencies = []
     lock = threading.Lock()
     counter = iter(range(n))
@@ -91,26 +121,19 @@ def run_load(n, concurrency, perf_output=None):
             if i is None:
                 break
             start = time.perf_counter()
-            client.sendmail("s.jenkins@oakfield.sch.uk", [RECIPIENT], MESSAGE)
+            client.sendmail(SENDER, [RECIPIENT], MESSAGE)
             elapsed = time.perf_counter() - start
             with lock:
                 latencies.append(elapsed)
         client.quit()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    perf = None
-    if perf_output:
-        perf = subprocess.Popen(["perf", "record", "-a", "-g", "-o", perf_output], stderr=subprocess.DEVNULL)
-        time.sleep(1)
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     total = time.perf_counter() - start
-    if perf:
-        perf.send_signal(2)
-        perf.wait()
     latencies.sort()
     return {
         "rate": n / total,
@@ -123,6 +146,8 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 4
     binary = os.path.join(ROOT, "target/release/schoolgate")
+    if not PYTHON_CLIENT and not os.path.exists(RUST_CLIENT):
+        sys.exit("build the client first: cargo build --release --example smtp_load")
     if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix") or not os.path.exists(binary):
         sys.exit("needs root, postfix, and `cargo build --release`")
     sink_port = free_port()
@@ -148,6 +173,8 @@ def main():
             command = [os.path.join(ROOT, "target/release/examples/null_milter"), milter_listen]
         # SCHOOLGATE_LOAD_NICE=-5: the milter at that scheduling priority (contrib/schoolgate.service's Nice=).
         command = ["nice", "-n", os.environ.get("SCHOOLGATE_LOAD_NICE", "0"), *command]
+        if os.environ.get("SCHOOLGATE_LOAD_CPUS"):
+            command = ["taskset", "-c", os.environ["SCHOOLGATE_LOAD_CPUS"], *command]
         serve = subprocess.Popen(command, stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
         try:
             if unix_socket:
