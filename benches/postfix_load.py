@@ -28,6 +28,8 @@ Settings, by environment:
     SCHOOLGATE_LOAD_LOG=FILE       the milter's log
     SCHOOLGATE_LOAD_CPUS=LIST      run the milter under `taskset -c LIST`
     SCHOOLGATE_LOAD_CLIENT=python  Python's smtplib as the client, as before examples/smtp_load
+    SCHOOLGATE_LOAD_COMPARE=BINARY another schoolgate build, in interleaved rounds of its own
+                                   (an A/B comparison under the same drift)
 """
 import os
 import smtplib
@@ -151,44 +153,20 @@ def main():
     if os.geteuid() != 0 or not os.path.exists("/usr/sbin/postfix") or not os.path.exists(binary):
         sys.exit("needs root, postfix, and `cargo build --release`")
     sink_port = free_port()
-    milter_port = free_port()
-    # SCHOOLGATE_LOAD_SOCKET=unix: the milter on a Unix socket (as deployed),
-    # else on loopback TCP.
-    unix_socket = "/var/spool/postfix/schoolgate-load/milter.sock" if os.environ.get("SCHOOLGATE_LOAD_SOCKET") == "unix" else None
-    if unix_socket:
-        os.makedirs(os.path.dirname(unix_socket), exist_ok=True)
-        if os.path.exists(unix_socket):
-            os.unlink(unix_socket)
-    milter_listen = f"unix:{unix_socket}" if unix_socket else f"inet:127.0.0.1:{milter_port}"
+    unix = os.environ.get("SCHOOLGATE_LOAD_SOCKET") == "unix"
+    # SCHOOLGATE_LOAD_COMPARE=BINARY: a second schoolgate build, in rounds of its own.
+    binaries = [("with milter", binary)]
+    if os.environ.get("SCHOOLGATE_LOAD_COMPARE"):
+        binaries.append(("with milter B", os.path.abspath(os.environ["SCHOOLGATE_LOAD_COMPARE"])))
     sink = subprocess.Popen(["smtp-sink", "-u", "root", "-c", f"127.0.0.1:{sink_port}", "1000"], stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
-        config = os.path.join(tmp, "schoolgate.toml")
-        with open(os.path.join(ROOT, "fixtures/schoolgate.toml")) as f:
-            base = f.read()
-        with open(config, "w") as f:
-            f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "{milter_listen}"\nworkers = {os.environ.get("SCHOOLGATE_LOAD_WORKERS", "2")}\n[quarantine]\npath = "{tmp}/q.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
         log = open(os.environ.get("SCHOOLGATE_LOAD_LOG", os.devnull), "w")
-        command = [binary, "--config", config, "serve"]
-        if NULL_MILTER:
-            command = [os.path.join(ROOT, "target/release/examples/null_milter"), milter_listen]
-        # SCHOOLGATE_LOAD_NICE=-5: the milter at that scheduling priority (contrib/schoolgate.service's Nice=).
-        command = ["nice", "-n", os.environ.get("SCHOOLGATE_LOAD_NICE", "0"), *command]
-        if os.environ.get("SCHOOLGATE_LOAD_CPUS"):
-            command = ["taskset", "-c", os.environ["SCHOOLGATE_LOAD_CPUS"], *command]
-        serve = subprocess.Popen(command, stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
+        milters = {name: start_milter(name, path, unix, tmp, log) for name, path in binaries}
         try:
-            if unix_socket:
-                for _ in range(200):
-                    if os.path.exists(unix_socket):
-                        break
-                    time.sleep(0.1)
-                os.chmod(unix_socket, 0o666)
-            else:
-                assert wait_port(milter_port), "milter did not start"
             postconf(
                 "inet_interfaces = loopback-only", "mydestination =", "default_transport = smtp",
                 "relay_transport = relay", f"relayhost = [127.0.0.1]:{sink_port}", "mynetworks = 127.0.0.0/8",
-                f"smtpd_milters = {milter_listen}", "milter_default_action = tempfail",
+                "smtpd_milters =", "milter_default_action = tempfail",
                 "milter_protocol = 6", "smtp_tls_security_level = none", "smtpd_tls_security_level = none",
                 "maillog_file = /var/log/postfix-schoolgate-load.log",
             )
@@ -198,28 +176,30 @@ def main():
             subprocess.run(["postfix", "start"], check=True, stderr=subprocess.DEVNULL)
             assert wait_port(SMTPD_PORT), "postfix did not start"
             perf_dir = os.environ.get("SCHOOLGATE_LOAD_PERF")
-            rounds = {"with milter": [], "without": []}
-            milter_cpu = 0.0
+            rounds = {name: [] for name in [*milters, "without"]}
+            milter_cpu = {name: 0.0 for name in milters}
             # Interleaved rounds: this machine's speed drifts by 20 % from
             # minute to minute, so one run of each would measure the drift.
             for round_no in range(ROUNDS):
-                for name in ("with milter", "without"):
-                    postconf(f"smtpd_milters = {milter_listen}" if name == "with milter" else "smtpd_milters =")
+                for name in rounds:
+                    process, listen = milters.get(name, (None, ""))
+                    postconf(f"smtpd_milters = {listen}")
                     subprocess.run(["postfix", "reload"], check=True, stderr=subprocess.DEVNULL)
                     time.sleep(1)
                     run_load(min(50, n), concurrency)  # warm up: new smtpd and cleanup processes
                     perf = perf_dir and round_no == 0 and os.path.join(perf_dir, name.replace(" ", "-") + ".data")
-                    cpu_before = process_cpu(serve.pid)
+                    cpu_before = process and process_cpu(process.pid)
                     rounds[name].append(run_load(n, concurrency, perf))
-                    if name == "with milter":
-                        milter_cpu += process_cpu(serve.pid) - cpu_before
+                    if process:
+                        milter_cpu[name] += process_cpu(process.pid) - cpu_before
         finally:
-            serve.terminate()
-            serve.wait()
+            for process, _ in milters.values():
+                process.terminate()
+                process.wait()
             subprocess.run(["postfix", "stop"], stderr=subprocess.DEVNULL)
             sink.terminate()
     print(f"{n} messages of {len(MESSAGE)} bytes, {concurrency} concurrent clients, {ROUNDS} interleaved rounds, "
-          f"{'null milter' if NULL_MILTER else 'schoolgate'} on {'a Unix socket' if unix_socket else 'loopback TCP'}")
+          f"{'null milter' if NULL_MILTER else 'schoolgate'} on {'a Unix socket' if unix else 'loopback TCP'}")
     print(f"{'':16}{'msg/s':>10}{'median ms':>12}{'p99 ms':>10}   (median of the rounds; each round's msg/s)")
     summary = {}
     for name, results in rounds.items():
@@ -227,13 +207,52 @@ def main():
         r = summary[name]
         each = " ".join(f"{x['rate']:.0f}" for x in results)
         print(f"{name:16}{r['rate']:>10.1f}{r['median_ms']:>12.2f}{r['p99_ms']:>10.2f}   ({each})")
-    with_milter, without = summary["with milter"], summary["without"]
-    print(f"the milter's own CPU: {1000 * milter_cpu / (n * ROUNDS):.2f} ms a message")
-    cost = 100 * (1 - with_milter["rate"] / without["rate"])
-    print(f"throughput cost of the milter: {cost:.1f} %")
-    print(f"added latency: median {with_milter['median_ms'] - without['median_ms']:.2f} ms, "
-          f"p99 {with_milter['p99_ms'] - without['p99_ms']:.2f} ms")
+    without = summary["without"]
+    for name, path in binaries:
+        with_milter = summary[name]
+        label = f"{name} ({path})" if len(binaries) > 1 else "the milter"
+        print(f"{label}:")
+        print(f"  its own CPU: {1000 * milter_cpu[name] / (n * ROUNDS):.2f} ms a message")
+        print(f"  throughput cost: {100 * (1 - with_milter['rate'] / without['rate']):.1f} %")
+        print(f"  added latency: median {with_milter['median_ms'] - without['median_ms']:.2f} ms, "
+              f"p99 {with_milter['p99_ms'] - without['p99_ms']:.2f} ms")
 
+
+def start_milter(name, binary, unix, tmp, log):
+    """Start one milter (schoolgate `binary`, or the null milter) on a socket
+    of its own; (process, the smtpd_milters value that reaches it)."""
+    tag = name.replace(" ", "-")
+    if unix:
+        socket_path = f"/var/spool/postfix/schoolgate-load/{tag}.sock"
+        os.makedirs(os.path.dirname(socket_path), exist_ok=True)
+        if os.path.exists(socket_path):
+            os.unlink(socket_path)
+        listen = f"unix:{socket_path}"
+    else:
+        port = free_port()
+        listen = f"inet:127.0.0.1:{port}"
+    config = os.path.join(tmp, f"{tag}.toml")
+    with open(os.path.join(ROOT, "fixtures/schoolgate.toml")) as f:
+        base = f.read()
+    with open(config, "w") as f:
+        f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "{listen}"\nworkers = {os.environ.get("SCHOOLGATE_LOAD_WORKERS", "2")}\n[quarantine]\npath = "{tmp}/{tag}.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
+    command = [binary, "--config", config, "serve"]
+    if NULL_MILTER:
+        command = [os.path.join(ROOT, "target/release/examples/null_milter"), listen]
+    # SCHOOLGATE_LOAD_NICE=-5: the milter at that scheduling priority (contrib/schoolgate.service's Nice=).
+    command = ["nice", "-n", os.environ.get("SCHOOLGATE_LOAD_NICE", "0"), *command]
+    if os.environ.get("SCHOOLGATE_LOAD_CPUS"):
+        command = ["taskset", "-c", os.environ["SCHOOLGATE_LOAD_CPUS"], *command]
+    process = subprocess.Popen(command, stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
+    if unix:
+        for _ in range(200):
+            if os.path.exists(socket_path):
+                break
+            time.sleep(0.1)
+        os.chmod(socket_path, 0o666)
+    else:
+        assert wait_port(port), "milter did not start"
+    return process, listen
 
 if __name__ == "__main__":
     main()
