@@ -988,6 +988,19 @@ fn decode_entity_at(bytes: &[u8], amp: usize) -> Option<(char, usize)> {
         }
         return Some((numeric_char(value), i + 1));
     }
+    // The references mail is full of (Outlook writes a `&nbsp;` for every
+    // blank line), without the table search.
+    for (name, c) in [
+        (&b"nbsp;"[..], '\u{a0}'),
+        (b"amp;", '&'),
+        (b"lt;", '<'),
+        (b"gt;", '>'),
+        (b"quot;", '"'),
+    ] {
+        if rest.starts_with(name) {
+            return Some((c, name.len() + 1));
+        }
+    }
     let mut len = 0;
     while len < rest.len() && len <= MAX_ENTITY_NAME && rest[len].is_ascii_alphanumeric() {
         len += 1;
@@ -1958,6 +1971,17 @@ p.MsoNormal, li.MsoNormal, div.MsoNormal {margin:0cm; font-size:11.0pt; font-fam
                 assert!(full.text.starts_with(&got.text), "prefix {i} cap {cap}");
             }
         }
+    }
+
+    #[test]
+    fn common_references_decode_as_the_table_says() {
+        for name in ["nbsp", "amp", "lt", "gt", "quot"] {
+            let reference = format!("&{name};x");
+            let table = lookup_entity(name.as_bytes()).map(|&(_, c, _)| (c, name.len() + 2));
+            assert_eq!(decode_entity_at(reference.as_bytes(), 0), table, "{name}");
+        }
+        // NBSP is white space in flowing text, with or without its `;`.
+        assert_eq!(html_to_text("a&nbsp;&amp;&nbspb&lt;", usize::MAX).text, "a & b<");
     }
 
     #[test]
