@@ -16,7 +16,7 @@ fn single_byte_decoder(table: &[char], bytes: &[u8]) -> String {
         .all(|(i, &c)| c as usize == i);
     let mut rest = bytes;
     while ascii_is_ascii && !rest.is_empty() {
-        let ascii = rest.iter().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        let ascii = ascii_prefix(rest);
         if let Ok(run) = std::str::from_utf8(&rest[..ascii]) {
             result.push_str(run);
         }
@@ -34,6 +34,20 @@ fn single_byte_decoder(table: &[char], bytes: &[u8]) -> String {
 
     result.shrink_to_fit();
     result
+}
+
+/// schoolgate patch: how many bytes at the start of `bytes` are ASCII,
+/// checked 32 at a time (`<[u8]>::is_ascii` reads a word at a time).
+fn ascii_prefix(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    for chunk in bytes.chunks(32) {
+        if chunk.is_ascii() {
+            at += chunk.len();
+        } else {
+            return at + chunk.iter().position(|b| !b.is_ascii()).unwrap_or(chunk.len());
+        }
+    }
+    at
 }
 
 #[inline(always)]
