@@ -127,11 +127,12 @@ fn qp_body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// mail-parser 0.11.9's `decode_base64_mime`, as published, over `data`
-/// from the start of a part's body (its tables are unchanged, so used here).
-fn published_base64(data: &[u8], boundary: &[u8]) -> Option<Vec<u8>> {
+/// from the start of a part's body (its tables are unchanged, so used here):
+/// the decoded bytes, and where the part ends when a boundary ended it.
+fn published_base64(data: &[u8], boundary: &[u8]) -> Option<(Vec<u8>, usize)> {
     use mail_parser::decoders::base64::BASE64_MAP;
-    let (mut chunk, mut byte_count, mut last_ch) = (0u32, 0u8, b'\n');
-    let mut buf = Vec::new();
+    let (mut chunk, mut byte_count, mut last_ch, mut before_last_ch) = (0u32, 0u8, b'\n', 0u8);
+    let (mut buf, mut end_pos) = (Vec::new(), 0);
     for (pos, &ch) in data.iter().enumerate() {
         let val = BASE64_MAP[byte_count as usize][ch as usize];
         if val < 0x01ffffff {
@@ -157,17 +158,22 @@ fn published_base64(data: &[u8], boundary: &[u8]) -> Option<Vec<u8>> {
                     }
                     _ => (),
                 },
-                b'\n' | b' ' | b'\t' | b'\r' => (),
+                b'\n' => end_pos = if last_ch == b'\r' { pos - 1 } else { pos },
+                b' ' | b'\t' | b'\r' => (),
                 b'-' if last_ch == b'-' => {
-                    return (!boundary.is_empty() && data[pos + 1..].starts_with(boundary)).then_some(buf);
+                    if !boundary.is_empty() && data[pos + 1..].starts_with(boundary) {
+                        return Some((buf, if before_last_ch == b'\n' { end_pos } else { pos - 1 }));
+                    }
+                    return None;
                 }
                 b'-' => (),
                 _ => return None,
             }
         }
+        before_last_ch = last_ch;
         last_ch = ch;
     }
-    boundary.is_empty().then_some(buf)
+    boundary.is_empty().then_some((buf, data.len()))
 }
 
 /// Base64 as clients write it, broken in every way the decoder tells apart.
@@ -243,7 +249,7 @@ proptest! {
         raw.extend_from_slice(&body);
         let message = MessageParser::default().parse(&raw).expect("parses");
         match published_base64(&raw[body_at..], b"") {
-            Some(expected) => prop_assert_eq!(binary_of(&message, 0), Some(expected)),
+            Some((expected, _)) => prop_assert_eq!(binary_of(&message, 0), Some(expected)),
             // The published decoder gives up: mail-parser keeps the body as text.
             None => prop_assert_eq!(text_of(&message, 0), Some(String::from_utf8_lossy(&raw[body_at..]).into_owned())),
         }
@@ -258,8 +264,9 @@ proptest! {
         raw.extend_from_slice(&body);
         raw.extend_from_slice(b"\r\n--zz--\r\n");
         let message = MessageParser::default().parse(&raw).expect("parses");
-        if let Some(expected) = published_base64(&raw[body_at..], b"zz") {
+        if let Some((expected, end)) = published_base64(&raw[body_at..], b"zz") {
             prop_assert_eq!(binary_of(&message, 1), Some(expected));
+            prop_assert_eq!(message.parts[1].offset_end as usize, body_at + end);
         }
     }
 
