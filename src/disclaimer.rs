@@ -78,36 +78,46 @@ impl Words {
         }
         let mut at = start;
         for (i, word) in self.words[..self.anchor].iter().enumerate().rev() {
-            let gap = text[..at].trim_end_matches(|c: char| !c.is_alphanumeric()).len();
-            let from = text[..gap].trim_end_matches(char::is_alphanumeric).len();
-            let found = &text[from..gap];
-            let fits = if i == 0 {
-                found.to_lowercase().ends_with(word.as_str())
-            } else {
-                same_word(found, word)
-            };
-            if gap == at || !fits {
-                return false;
+            // The first word may end a longer one.
+            match word_before(text, at) {
+                Some((from, found))
+                    if (i == 0 && found.to_lowercase().ends_with(word.as_str())) || same_word(found, word) =>
+                {
+                    at = from
+                }
+                _ => return false,
             }
-            at = from;
         }
         let mut at = end;
         for (i, word) in self.words.iter().enumerate().skip(self.anchor + 1) {
-            let from = at + (text.len() - at - text[at..].trim_start_matches(|c: char| !c.is_alphanumeric()).len());
-            let to = text.len() - text[from..].trim_start_matches(char::is_alphanumeric).len();
-            let found = &text[from..to];
-            let fits = if i == last {
-                found.to_lowercase().starts_with(word.as_str())
-            } else {
-                same_word(found, word)
-            };
-            if from == at || !fits {
-                return false;
+            // The last word may begin a longer one.
+            match word_after(text, at) {
+                Some((to, found))
+                    if (i == last && found.to_lowercase().starts_with(word.as_str())) || same_word(found, word) =>
+                {
+                    at = to
+                }
+                _ => return false,
             }
-            at = to;
         }
         true
     }
+}
+
+/// The word that ends before `at`, past at least one separator: where it
+/// starts, and the word.
+fn word_before(text: &str, at: usize) -> Option<(usize, &str)> {
+    let gap = text[..at].trim_end_matches(|c: char| !c.is_alphanumeric()).len();
+    let from = text[..gap].trim_end_matches(char::is_alphanumeric).len();
+    (gap < at).then_some((from, &text[from..gap]))
+}
+
+/// The word that starts after `at`, past at least one separator: where it
+/// ends, and the word.
+fn word_after(text: &str, at: usize) -> Option<(usize, &str)> {
+    let from = text.len() - text[at..].trim_start_matches(|c: char| !c.is_alphanumeric()).len();
+    let to = text.len() - text[from..].trim_start_matches(char::is_alphanumeric).len();
+    (from > at).then_some((to, &text[from..to]))
 }
 
 /// `found` is `word` (lower case) in any case.

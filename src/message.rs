@@ -16,7 +16,7 @@ use crate::protect::{self, PgpArmor, Pkcs7Kind};
 ///
 /// Only the headers schoolgate reads are parsed into structures (MIME,
 /// Subject, From, To, Cc, Bcc); the rest (Received, Date, DKIM, …) stay raw
-/// text, which cost the milter 5 % of its CPU under load to parse for nothing.
+/// text: parsing them all was about 7 % of the milter's CPU under load.
 pub fn parse(raw: &[u8]) -> Option<Message<'_>> {
     static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         MessageParser::new()

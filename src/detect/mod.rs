@@ -2,12 +2,13 @@
 //! a message: the subject, each body part, each readable attachment.
 //!
 //! One pass of a multi-pattern regex finds every identifier-, date-,
-//! postcode-, phone-, address- and label-shaped candidate, and every keyword,
-//! context word, subject term and password phrase. The candidates are then checked (check digits,
-//! calendars) and weighed with what surrounds them: context words within a
-//! window, the header of the table column they sit in, other personal data
-//! in the same table row. Only the redacted sample and a hash of each value
-//! leave this module, in a [`PartReport`].
+//! postcode-, phone-, address- and label-shaped candidate, and every
+//! keyword, context word, subject term and password phrase. The candidates
+//! are then checked (check digits, calendars) and weighed with what
+//! surrounds them: context words within a window, the header of the table
+//! column they sit in, other personal data in the same table row. Only the
+//! redacted sample and a hash of each value leave this module, in a
+//! [`PartReport`].
 
 pub mod checks;
 pub mod keywords;
