@@ -26,6 +26,7 @@ pub mod rewrite;
 pub mod rules;
 pub mod serve;
 pub mod verdict;
+pub mod verdict_pool;
 pub mod worker;
 
 use std::collections::BTreeMap;

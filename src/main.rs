@@ -230,7 +230,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             init_logging();
             // One thread for the milter protocol: indymilter hands every packet
             // between two tasks, and on one thread that costs no cross-core
-            // wake-up. Verdicts run on the blocking pool (`milter.workers`).
+            // wake-up. Verdicts run on threads of their own (`milter.workers`).
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -16,16 +16,17 @@
 
 use std::ffi::CString;
 use std::future::Future;
+use std::io;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use indymilter::{Actions, Callbacks, ContextActions, EomContext, MacroStage, NegotiateContext, ProtoOpts, Status};
-use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
 use crate::config::{OnError, Oversize};
 use crate::rewrite::headers::HeaderEdit;
 use crate::verdict::{Action, Verdict};
+use crate::verdict_pool::{JobError, VerdictPool};
 use crate::{Engine, Envelope, Finding};
 
 /// A message to hold: everything the quarantine needs.
@@ -56,29 +57,29 @@ pub struct Setup {
 /// Shared by every connection.
 pub struct Milter {
     setup: RwLock<Arc<Setup>>,
-    workers: Arc<Semaphore>,
+    workers: VerdictPool,
     /// Replaces `milter.timeout_seconds` (tests use a budget too short to meet).
     budget: Option<Duration>,
 }
 
 impl Milter {
-    pub fn new(setup: Setup) -> Arc<Milter> {
-        let workers = setup.engine.config().milter.workers;
-        Arc::new(Milter {
-            setup: RwLock::new(Arc::new(setup)),
-            workers: Arc::new(Semaphore::new(workers)),
-            budget: None,
-        })
+    /// A milter with `milter.workers` verdict threads (started now).
+    pub fn new(setup: Setup) -> io::Result<Arc<Milter>> {
+        Milter::start(setup, None)
     }
 
     /// A milter whose per-message time budget is `budget`, whatever the configuration says.
-    pub fn with_budget(setup: Setup, budget: Duration) -> Arc<Milter> {
-        let workers = setup.engine.config().milter.workers;
-        Arc::new(Milter {
+    pub fn with_budget(setup: Setup, budget: Duration) -> io::Result<Arc<Milter>> {
+        Milter::start(setup, Some(budget))
+    }
+
+    fn start(setup: Setup, budget: Option<Duration>) -> io::Result<Arc<Milter>> {
+        let workers = VerdictPool::new(setup.engine.config().milter.workers)?;
+        Ok(Arc::new(Milter {
             setup: RwLock::new(Arc::new(setup)),
-            workers: Arc::new(Semaphore::new(workers)),
-            budget: Some(budget),
-        })
+            workers,
+            budget,
+        }))
     }
 
     /// Use a new configuration from the next message on.
@@ -191,9 +192,6 @@ impl Milter {
         let budget = self
             .budget
             .unwrap_or(Duration::from_secs(config.milter.timeout_seconds));
-        let Ok(permit) = self.workers.clone().acquire_owned().await else {
-            return failure("the worker pool is closed");
-        };
         let work_setup = setup.clone();
         let held = HeldMail {
             queue_id: queue_id.clone(),
@@ -206,17 +204,14 @@ impl Milter {
         // Kept only when an over-budget scan is to be held (`unscannable = "hold"`).
         let fallback = (setup.engine.config().rule_action(crate::RuleId::Unscannable) == Some(crate::RuleAction::Hold))
             .then(|| held.clone());
-        let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            decide(&work_setup, held)
-        });
+        let task = self.workers.run(move || decide(&work_setup, held));
         let started = std::time::Instant::now();
         let outcome = match tokio::time::timeout(budget, task).await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(join)) if join.is_panic() => {
+            Ok(Err(JobError::Panicked)) => {
                 return failure("the scan panicked; tempfail, the relay keeps the message");
             }
-            Ok(Err(_)) => return failure("the scan was cancelled"),
+            Ok(Err(JobError::Unavailable)) => return failure("the verdict pool is not running"),
             Err(_) => {
                 // Over budget: the unscannable rule says what happens — warn
                 // lets it through; hold keeps it, unscanned, for the DPO.

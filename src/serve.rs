@@ -181,7 +181,8 @@ pub async fn serve(config_path: Option<PathBuf>, listen: Option<String>) -> Resu
     let listener = bind(&listen).await?;
     info!(listen = %listen, quarantine = %engine.config().quarantine.path.display(), "schoolgate serving");
 
-    let milter = Milter::new(setup(engine.clone(), store.clone()));
+    let milter = Milter::new(setup(engine.clone(), store.clone()))
+        .map_err(|e| format!("cannot start the verdict threads: {e}"))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
     // SIGHUP: reload; a broken file keeps the old configuration.

@@ -75,7 +75,8 @@ async fn start_with(holder: MemoryHolder, extra: &str, budget: Option<std::time:
     let milter = match budget {
         Some(budget) => Milter::with_budget(setup, budget),
         None => Milter::new(setup),
-    };
+    }
+    .expect("verdict threads start");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
