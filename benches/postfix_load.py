@@ -21,7 +21,13 @@ Settings, by environment:
     SCHOOLGATE_LOAD_RCPT=ADDR      the recipient (default an external parent)
     SCHOOLGATE_LOAD_SOCKET=unix    the milter on a Unix socket, as deployed (default TCP)
     SCHOOLGATE_LOAD_ROUNDS=R       rounds of each (default 3)
-    SCHOOLGATE_LOAD_NICE=-5        the milter's nice value (the unit's is -5)
+    SCHOOLGATE_LOAD_NICE=-5        the milter's priority as contrib/schoolgate.service gives
+                                   it: a scheduling group of its own (its own session, so
+                                   its own kernel autogroup) weighted like nice -5 against
+                                   Postfix's group (the unit's CPUWeight=300 against 100),
+                                   and nice -5 within it (the unit's Nice=-5)
+    SCHOOLGATE_LOAD_SHARED_GROUP=1 the milter in this script's scheduling group instead,
+                                   where its nice value does not count against Postfix
     SCHOOLGATE_LOAD_WORKERS=W      milter.workers (default 2)
     SCHOOLGATE_LOAD_MILTER=null    examples/null_milter instead: the cost of any milter
     SCHOOLGATE_LOAD_PERF=DIR       `perf record -a` of the first round of each
@@ -239,11 +245,17 @@ def start_milter(name, binary, unix, tmp, log):
     command = [binary, "--config", config, "serve"]
     if NULL_MILTER:
         command = [os.path.join(ROOT, "target/release/examples/null_milter"), listen]
-    # SCHOOLGATE_LOAD_NICE=-5: the milter at that scheduling priority (contrib/schoolgate.service's Nice=).
-    command = ["nice", "-n", os.environ.get("SCHOOLGATE_LOAD_NICE", "0"), *command]
+    # SCHOOLGATE_LOAD_NICE=-5: the milter at the unit's priority (see the top).
+    nice = os.environ.get("SCHOOLGATE_LOAD_NICE", "0")
+    command = ["nice", "-n", nice, *command]
     if os.environ.get("SCHOOLGATE_LOAD_CPUS"):
         command = ["taskset", "-c", os.environ["SCHOOLGATE_LOAD_CPUS"], *command]
-    process = subprocess.Popen(command, stderr=log, env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")})
+    process = subprocess.Popen(
+        command,
+        stderr=log,
+        env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "info")},
+        preexec_fn=None if os.environ.get("SCHOOLGATE_LOAD_SHARED_GROUP") else lambda: own_scheduling_group(nice),
+    )
     if unix:
         for _ in range(200):
             if os.path.exists(socket_path):
@@ -253,6 +265,19 @@ def start_milter(name, binary, unix, tmp, log):
     else:
         assert wait_port(port), "milter did not start"
     return process, listen
+
+def own_scheduling_group(nice):
+    """In the milter's child before exec: a session of its own, as systemd
+    starts a service, and so its own autogroup, weighted like `nice` against
+    Postfix's (what the unit's CPUWeight= does with cgroups). Without
+    autogroups each process is scheduled alone and the nice value is enough."""
+    os.setsid()
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(nice)
+    except OSError:
+        pass
+
 
 if __name__ == "__main__":
     main()
