@@ -220,6 +220,10 @@ def main():
         print(f"{label}:")
         print(f"  its own CPU: {1000 * milter_cpu[name] / (n * ROUNDS):.2f} ms a message")
         print(f"  throughput cost: {100 * (1 - with_milter['rate'] / without['rate']):.1f} %")
+        # Round by round: each "with" round against the "without" round run just after it.
+        paired = [100 * (1 - w["rate"] / o["rate"]) for w, o in zip(rounds[name], rounds["without"])]
+        print(f"  round by round: median {statistics.median(paired):.1f} %, mean {statistics.mean(paired):.1f} % "
+              f"({' '.join(f'{x:.1f}' for x in paired)})")
         print(f"  added latency: median {with_milter['median_ms'] - without['median_ms']:.2f} ms, "
               f"p99 {with_milter['p99_ms'] - without['p99_ms']:.2f} ms")
 
