@@ -228,9 +228,10 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Serve { listen } => {
             init_logging();
-            // One thread for the milter protocol: indymilter hands every packet
-            // between two tasks, and on one thread that costs no cross-core
-            // wake-up. Verdicts run on threads of their own (`milter.workers`).
+            // One thread for the milter protocol: its work is a little parsing
+            // per packet, and on one thread the sessions cost each other no
+            // cross-core wake-ups. Verdicts run on threads of their own
+            // (`milter.workers`, src/verdict_pool.rs).
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -41,8 +41,9 @@ pub enum JobError {
 impl VerdictPool {
     /// Start `threads` threads (at least one), named `schoolgate-verdict`.
     pub fn new(threads: usize) -> std::io::Result<VerdictPool> {
+        let threads = threads.max(1);
         let idle = Arc::new(Mutex::new(Vec::new()));
-        for _ in 0..threads.max(1) {
+        for _ in 0..threads {
             let (send, jobs) = mpsc::channel::<Job>();
             std::thread::Builder::new()
                 .name("schoolgate-verdict".to_string())
@@ -50,7 +51,7 @@ impl VerdictPool {
             lock(&idle).push(send);
         }
         Ok(VerdictPool {
-            permits: Arc::new(Semaphore::new(threads.max(1))),
+            permits: Arc::new(Semaphore::new(threads)),
             idle,
         })
     }
