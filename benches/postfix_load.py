@@ -87,10 +87,11 @@ def postconf(*settings):
     subprocess.run(["postconf", "-e", *settings], check=True)
 
 
-def process_cpu(pid):
-    """User + system CPU seconds of a process so far."""
+def process_usage(pid):
+    """A process's (user CPU seconds, system CPU seconds, minor page faults) so far."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) / tick, int(fields[12]) / tick, int(fields[7]))
 
 
 def run_load(n, concurrency, perf_output=None):
@@ -183,7 +184,7 @@ def main():
             assert wait_port(SMTPD_PORT), "postfix did not start"
             perf_dir = os.environ.get("SCHOOLGATE_LOAD_PERF")
             rounds = {name: [] for name in [*milters, "without"]}
-            milter_cpu = {name: 0.0 for name in milters}
+            milter_usage = {name: (0.0, 0.0, 0) for name in milters}
             # Interleaved rounds: this machine's speed drifts by 20 % from
             # minute to minute, so one run of each would measure the drift.
             for round_no in range(ROUNDS):
@@ -194,10 +195,11 @@ def main():
                     time.sleep(1)
                     run_load(min(50, n), concurrency)  # warm up: new smtpd and cleanup processes
                     perf = perf_dir and round_no == 0 and os.path.join(perf_dir, name.replace(" ", "-") + ".data")
-                    cpu_before = process and process_cpu(process.pid)
+                    before = process and process_usage(process.pid)
                     rounds[name].append(run_load(n, concurrency, perf))
                     if process:
-                        milter_cpu[name] += process_cpu(process.pid) - cpu_before
+                        after = process_usage(process.pid)
+                        milter_usage[name] = tuple(t + a - b for t, a, b in zip(milter_usage[name], after, before))
         finally:
             for process, _ in milters.values():
                 process.terminate()
@@ -221,7 +223,9 @@ def main():
         with_milter = summary[name]
         label = f"{name} ({path})" if len(binaries) > 1 else "the milter"
         print(f"{label}:")
-        print(f"  its own CPU: {1000 * milter_cpu[name] / (n * ROUNDS):.2f} ms a message")
+        user, system, faults = (x / (n * ROUNDS) for x in milter_usage[name])
+        print(f"  its own CPU: {1000 * (user + system):.2f} ms a message ({1000 * system:.2f} of it in the kernel), "
+              f"{faults:.1f} page faults a message")
         print(f"  throughput cost: {100 * (1 - with_milter['rate'] / without['rate']):.1f} %")
         # Round by round: each "with" round against the "without" round run just after it.
         paired = [100 * (1 - w["rate"] / o["rate"]) for w, o in zip(rounds[name], rounds["without"])]

@@ -15,19 +15,21 @@ enum QuotedPrintableState {
     Hex1,
 }
 
-/// schoolgate patch: the bytes `decode_quoted_printable_mime` decides on one
-/// by one outside an escape; every other byte is copied as it is.
-static QP_SPECIAL: [bool; 256] = qp_special(false);
-/// The same inside a MIME part, where `--` may start the boundary.
-static QP_SPECIAL_IN_PART: [bool; 256] = qp_special(true);
-
-const fn qp_special(dash: bool) -> [bool; 256] {
-    let mut table = [false; 256];
-    table[b'=' as usize] = true;
-    table[b'\n' as usize] = true;
-    table[b'\r' as usize] = true;
-    table[b'-' as usize] = dash;
-    table
+/// schoolgate patch: how many bytes at the start of `rest` the byte-by-byte
+/// loop of `decode_quoted_printable_mime` would copy as they are: up to the
+/// next `=`, CR or LF, and, when a boundary is being looked for (`in_part`),
+/// up to a `-` that follows another (`last_ch` is the byte before `rest`).
+fn plain_run(rest: &[u8], last_ch: u8, in_part: bool) -> usize {
+    let end = memchr::memchr3(b'=', b'\r', b'\n', rest).unwrap_or(rest.len());
+    if !in_part {
+        return end;
+    }
+    if last_ch == b'-' && rest.first() == Some(&b'-') {
+        return 0;
+    }
+    memchr::memchr_iter(b'-', &rest[..end])
+        .find(|&dash| rest.get(dash + 1) == Some(&b'-'))
+        .map_or(end, |dash| dash + 1)
 }
 
 pub fn quoted_printable_decode(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -120,21 +122,14 @@ impl<'x> MessageStream<'x> {
         self.checkpoint();
 
         // schoolgate patch: outside an escape, copy each run of bytes that
-        // need no decision in one go (see PATCHES.md). `-` ends a run only
+        // need no decision in one go, and take escapes, line ends and soft
+        // line breaks here too, each exactly as the byte-by-byte loop below
+        // would (see PATCHES.md). `-` is a decision only after another `-`
         // when a boundary is being looked for.
-        let special = if boundary.is_empty() {
-            &QP_SPECIAL
-        } else {
-            &QP_SPECIAL_IN_PART
-        };
-
         loop {
             while state == QuotedPrintableState::None {
                 let rest = self.peek_bytes(self.remaining()).unwrap_or_default();
-                let run = rest
-                    .iter()
-                    .position(|&b| special[b as usize])
-                    .unwrap_or(rest.len());
+                let run = plain_run(rest, last_ch, !boundary.is_empty());
                 if run > 0 {
                     let bytes = &rest[..run];
                     buf.extend_from_slice(bytes);
@@ -151,24 +146,62 @@ impl<'x> MessageStream<'x> {
                     before_last_ch = if run >= 2 { bytes[run - 2] } else { last_ch };
                     last_ch = bytes[run - 1];
                 }
-                // An escape `=XX` ends as the byte-by-byte loop below would end it.
-                let escape = match rest.get(run..run + 3) {
-                    Some(&[b'=', h1, h2])
-                        if HEX_MAP[h1 as usize] != -1 && HEX_MAP[h2 as usize] != -1 =>
-                    {
-                        Some((h1, h2))
+                let after = &rest[run..];
+                let taken = match after {
+                    // An escape `=XX`.
+                    [b'=', h1, h2, ..] if HEX_MAP[*h1 as usize] != -1 && HEX_MAP[*h2 as usize] != -1 => {
+                        buf.push(((HEX_MAP[*h1 as usize] as u8) << 4) | HEX_MAP[*h2 as usize] as u8);
+                        ws_count = 0;
+                        before_last_ch = *h1;
+                        last_ch = *h2;
+                        3
                     }
-                    _ => None,
+                    // A soft line break: nothing is written.
+                    [b'=', b'\r', b'\n', ..] => {
+                        crlf = b"\r\n".as_ref();
+                        end_pos = self.offset() + run + 1;
+                        ws_count = 0;
+                        before_last_ch = b'\r';
+                        last_ch = b'\n';
+                        3
+                    }
+                    [b'=', b'\n', ..] => {
+                        end_pos = self.offset() + run + 1;
+                        ws_count = 0;
+                        before_last_ch = b'=';
+                        last_ch = b'\n';
+                        2
+                    }
+                    // A line end: trailing white space is dropped.
+                    [b'\r', b'\n', ..] | [b'\n', ..] => {
+                        let len = if after[0] == b'\r' {
+                            crlf = b"\r\n".as_ref();
+                            2
+                        } else {
+                            1
+                        };
+                        end_pos = self.offset() + run;
+                        // As the byte loop sees it: the `\r` is not written,
+                        // so it does not count as trailing white space.
+                        let cr_before = len == 1 && last_ch == b'\r';
+                        if cr_before {
+                            end_pos -= 1;
+                        }
+                        if ws_count > 0 {
+                            buf.truncate(buf.len() - ws_count);
+                        }
+                        buf.extend_from_slice(crlf);
+                        ws_count = 0;
+                        before_last_ch = if len == 2 { b'\r' } else { last_ch };
+                        last_ch = b'\n';
+                        len
+                    }
+                    _ => 0,
                 };
-                self.skip_bytes(run);
-                let Some((h1, h2)) = escape else {
+                self.skip_bytes(run + taken);
+                if taken == 0 {
                     break;
-                };
-                buf.push(((HEX_MAP[h1 as usize] as u8) << 4) | HEX_MAP[h2 as usize] as u8);
-                ws_count = 0;
-                before_last_ch = h1;
-                last_ch = h2;
-                self.skip_bytes(3);
+                }
             }
             let Some(&ch) = self.next() else {
                 break;
