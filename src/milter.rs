@@ -166,7 +166,7 @@ impl Milter {
     }
 
     async fn end_of_message(&self, cx: &mut EomContext<Session>) -> Status {
-        let Some(transaction) = cx.data.as_mut().and_then(|s| s.transaction.take()) else {
+        let Some(mut transaction) = cx.data.as_mut().and_then(|s| s.transaction.take()) else {
             return Status::Continue;
         };
         let queue_id = cx.macros.get(c"i").map(|v| v.to_string_lossy().into_owned());
@@ -184,10 +184,10 @@ impl Milter {
             return failure("message over the size limit: tempfail (milter.oversize)");
         }
 
-        let raw = transaction.raw_message();
+        let raw = transaction.take_raw_message();
         let envelope = Envelope {
-            sender: Some(transaction.sender.clone()),
-            recipients: transaction.recipients.clone(),
+            sender: Some(transaction.sender),
+            recipients: transaction.recipients,
         };
         let budget = self
             .budget
@@ -197,7 +197,7 @@ impl Milter {
             queue_id: queue_id.clone(),
             truncated: transaction.truncated,
             envelope,
-            auth_user: transaction.auth_user.clone(),
+            auth_user: transaction.auth_user,
             message: raw,
             verdict: placeholder_verdict(),
         };
@@ -477,9 +477,13 @@ struct Transaction {
     sender: String,
     recipients: Vec<String>,
     auth_user: Option<String>,
-    /// Header fields, rebuilt with CRLF line endings.
-    headers: Vec<u8>,
-    body: Vec<u8>,
+    /// The message as it arrives: the header fields, rebuilt with CRLF line
+    /// endings, then (from the first body chunk) the blank line and the body.
+    /// One buffer, so end of message hands it over without a copy.
+    raw: Vec<u8>,
+    /// Where the body begins in `raw`, once it has begun. The MTA sends
+    /// every header before the body.
+    body_at: Option<usize>,
     /// `limits.max_message_bytes` when the message began.
     limit: usize,
     /// Past the size limit: the rest was not kept.
@@ -489,35 +493,42 @@ struct Transaction {
 impl Transaction {
     /// A header as the MTA sent it (leading-space option: the value is exact, folds are bare LF).
     fn add_header(&mut self, name: &[u8], value: &[u8]) {
-        self.headers.extend_from_slice(name);
-        self.headers.push(b':');
-        let mut previous = 0u8;
-        for &b in value {
-            if b == b'\n' && previous != b'\r' {
-                self.headers.push(b'\r');
+        self.raw.extend_from_slice(name);
+        self.raw.push(b':');
+        let mut from = 0;
+        for lf in memchr::memchr_iter(b'\n', value) {
+            if lf == 0 || value[lf - 1] != b'\r' {
+                self.raw.extend_from_slice(&value[from..lf]);
+                self.raw.extend_from_slice(b"\r\n");
+                from = lf + 1;
             }
-            self.headers.push(b);
-            previous = b;
         }
-        self.headers.extend_from_slice(b"\r\n");
+        self.raw.extend_from_slice(&value[from..]);
+        self.raw.extend_from_slice(b"\r\n");
     }
 
     fn add_body(&mut self, chunk: &[u8], limit: usize) {
-        let room = limit.saturating_sub(self.headers.len() + self.body.len());
+        if self.body_at.is_none() {
+            self.raw.extend_from_slice(b"\r\n");
+            self.body_at = Some(self.raw.len());
+        }
+        // The headers and the body so far; the blank line between them does not count.
+        let room = limit.saturating_sub(self.raw.len() - 2);
         if chunk.len() > room {
-            self.body.extend_from_slice(&chunk[..room]);
+            self.raw.extend_from_slice(&chunk[..room]);
             self.truncated = true;
         } else {
-            self.body.extend_from_slice(chunk);
+            self.raw.extend_from_slice(chunk);
         }
     }
 
-    fn raw_message(&self) -> Vec<u8> {
-        let mut raw = Vec::with_capacity(self.headers.len() + 2 + self.body.len());
-        raw.extend_from_slice(&self.headers);
-        raw.extend_from_slice(b"\r\n");
-        raw.extend_from_slice(&self.body);
-        raw
+    /// The whole message, taken out of the transaction.
+    fn take_raw_message(&mut self) -> Vec<u8> {
+        if self.body_at.is_none() {
+            self.raw.extend_from_slice(b"\r\n");
+            self.body_at = Some(self.raw.len());
+        }
+        std::mem::take(&mut self.raw)
     }
 }
 
@@ -545,19 +556,35 @@ mod tests {
         let mut t = Transaction::default();
         t.add_header(b"To", b" One <one@x>,\n  Two <two@x>");
         t.add_header(b"Subject", b" hi");
+        // A fold the MTA already sent as CRLF stays one CRLF; a value may begin with its fold.
+        t.add_header(b"Received", b" from a\r\n\tby b");
+        t.add_header(b"X-Folded", b"\n value\n");
         t.add_body(b"line\r\n", 1000);
+        t.add_body(b"two\r\n", 1000);
         assert_eq!(
-            t.raw_message(),
-            b"To: One <one@x>,\r\n  Two <two@x>\r\nSubject: hi\r\n\r\nline\r\n"
+            t.take_raw_message(),
+            b"To: One <one@x>,\r\n  Two <two@x>\r\nSubject: hi\r\nReceived: from a\r\n\tby b\r\n\
+X-Folded:\r\n value\r\n\r\n\r\nline\r\ntwo\r\n"
         );
+    }
+
+    #[test]
+    fn a_message_without_a_body_still_ends_its_headers() {
+        let mut t = Transaction::default();
+        t.add_header(b"Subject", b" hi");
+        assert_eq!(t.take_raw_message(), b"Subject: hi\r\n\r\n");
     }
 
     #[test]
     fn the_body_stops_at_the_limit() {
         let mut t = Transaction::default();
+        t.add_header(b"Subject", b" hi");
         t.add_body(&[b'x'; 100], 60);
         t.add_body(&[b'y'; 100], 60);
-        assert_eq!(t.body.len(), 60);
+        let raw = t.take_raw_message();
+        // 13 bytes of header, the blank line, and the body up to 60 bytes in all.
+        assert_eq!(raw.len(), 60 + 2);
+        assert!(raw.ends_with(&[b'x'; 47]));
         assert!(t.truncated);
     }
 }

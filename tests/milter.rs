@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use indymilter_test::{EomAction, MacroStage, ProtoOpts, Status, TestConnection};
+use schoolgate::extract::{DocumentReader, Extraction, ReadRequest};
 use schoolgate::milter::{self, HeldMail, Holder, Milter, Setup};
 use schoolgate::rewrite::headers::{HeaderBlock, milter_value};
 use schoolgate::{Engine, Envelope};
@@ -57,6 +58,16 @@ async fn start(holder: MemoryHolder) -> Running {
 
 /// A milter with the fixture configuration plus `extra` TOML, and optionally a time budget.
 async fn start_with(holder: MemoryHolder, extra: &str, budget: Option<std::time::Duration>) -> Running {
+    start_reading_with(holder, extra, budget, None).await
+}
+
+/// As [`start_with`], with documents read by `reader`.
+async fn start_reading_with(
+    holder: MemoryHolder,
+    extra: &str,
+    budget: Option<std::time::Duration>,
+    reader: Option<Arc<dyn DocumentReader>>,
+) -> Running {
     let holder = Arc::new(holder);
     let source = std::fs::read_to_string(common::fixtures().join("schoolgate.toml")).expect("fixture config");
     let source = if extra.starts_with("mode") {
@@ -64,10 +75,13 @@ async fn start_with(holder: MemoryHolder, extra: &str, budget: Option<std::time:
     } else {
         format!("{source}\n{extra}")
     };
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         schoolgate::config::Config::parse("t.toml", &source).expect("valid"),
         schoolgate::RulePack::builtin(),
     );
+    if let Some(reader) = reader {
+        engine = engine.with_document_reader(reader);
+    }
     let setup = Setup {
         engine: Arc::new(engine),
         holder: holder.clone(),
@@ -86,6 +100,22 @@ async fn start_with(holder: MemoryHolder, extra: &str, budget: Option<std::time:
         holder,
         stop: Some(stop),
     }
+}
+
+/// A document reader that keeps every read waiting until the test drops the
+/// sender: a scan that is certainly over its budget, however fast the build.
+struct StalledReader(Mutex<std::sync::mpsc::Receiver<()>>);
+
+impl DocumentReader for StalledReader {
+    fn read(&self, _: &ReadRequest, _: &[u8]) -> Extraction {
+        let _ = self.0.lock().expect("not poisoned").recv();
+        Extraction::default()
+    }
+}
+
+fn stalled_reader() -> (std::sync::mpsc::Sender<()>, Option<Arc<dyn DocumentReader>>) {
+    let (release, wait) = std::sync::mpsc::channel();
+    (release, Some(Arc::new(StalledReader(Mutex::new(wait)))))
 }
 
 fn crlf(raw: &[u8]) -> Vec<u8> {
@@ -346,9 +376,12 @@ async fn eight_bit_headers_and_crlf_bodies_are_kept_exactly() {
 
 #[tokio::test]
 async fn over_budget_follows_the_unscannable_rule() {
-    let raw = fixture("outlook-plain-note-one-parent.eml");
+    // Its PDF goes to a reader that does not answer within the budget.
+    let raw = fixture("apple-pdf-transfer-summary.eml");
+    let budget = Some(std::time::Duration::from_millis(20));
     // warn (the default): the message goes on.
-    let running = start_with(MemoryHolder::default(), "", Some(std::time::Duration::ZERO)).await;
+    let (_release, reader) = stalled_reader();
+    let running = start_reading_with(MemoryHolder::default(), "", budget, reader).await;
     let mut conn = open(running.addr).await;
     let (actions, status) = send(
         &mut conn,
@@ -362,10 +395,12 @@ async fn over_budget_follows_the_unscannable_rule() {
     assert!(actions.actions.is_empty());
 
     // hold: the message is kept, unscanned, for the DPO.
-    let running = start_with(
+    let (_release, reader) = stalled_reader();
+    let running = start_reading_with(
         MemoryHolder::default(),
         "[rules.unscannable]\naction = \"hold\"\n",
-        Some(std::time::Duration::ZERO),
+        budget,
+        reader,
     )
     .await;
     let mut conn = open(running.addr).await;
