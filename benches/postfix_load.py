@@ -30,6 +30,9 @@ Settings, by environment:
                                    where its nice value does not count against Postfix
     SCHOOLGATE_LOAD_WORKERS=W      milter.workers (default 2)
     SCHOOLGATE_LOAD_MILTER=null    examples/null_milter instead: the cost of any milter
+    SCHOOLGATE_LOAD_FLOOR=1        examples/null_milter as well, in interleaved rounds of its
+                                   own: what any milter costs Postfix, beside what schoolgate
+                                   costs, under the same drift
     SCHOOLGATE_LOAD_PERF=DIR       `perf record -a` of the first round of each
     SCHOOLGATE_LOAD_LOG=FILE       the milter's log
     SCHOOLGATE_LOAD_CPUS=LIST      run the milter under `taskset -c LIST`
@@ -53,6 +56,7 @@ ROUNDS = int(os.environ.get("SCHOOLGATE_LOAD_ROUNDS", "3"))
 # SCHOOLGATE_LOAD_MILTER=null: examples/null_milter instead of schoolgate, the
 # cost of having any milter (`cargo build --release --example null_milter`).
 NULL_MILTER = os.environ.get("SCHOOLGATE_LOAD_MILTER") == "null"
+NULL_MILTER_BINARY = os.path.join(ROOT, "target/release/examples/null_milter")
 # An external recipient: the typical message is rewritten (disclaimer). Set
 # SCHOOLGATE_LOAD_RCPT to an internal address to measure an approved message.
 RECIPIENT = os.environ.get("SCHOOLGATE_LOAD_RCPT", "parent@gmail.com")
@@ -165,6 +169,8 @@ def main():
     binaries = [("with milter", binary)]
     if os.environ.get("SCHOOLGATE_LOAD_COMPARE"):
         binaries.append(("with milter B", os.path.abspath(os.environ["SCHOOLGATE_LOAD_COMPARE"])))
+    if os.environ.get("SCHOOLGATE_LOAD_FLOOR") and not NULL_MILTER:
+        binaries.append(("null milter", NULL_MILTER_BINARY))
     sink = subprocess.Popen(["smtp-sink", "-u", "root", "-c", f"127.0.0.1:{sink_port}", "1000"], stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         log = open(os.environ.get("SCHOOLGATE_LOAD_LOG", os.devnull), "w")
@@ -233,6 +239,12 @@ def main():
               f"({' '.join(f'{x:.1f}' for x in paired)})")
         print(f"  added latency: median {with_milter['median_ms'] - without['median_ms']:.2f} ms, "
               f"p99 {with_milter['p99_ms'] - without['p99_ms']:.2f} ms")
+    if "null milter" in rounds and "with milter" in rounds:
+        # What schoolgate costs beyond any milter: its cost less the null milter's, round by round.
+        beyond = [100 * (n["rate"] - w["rate"]) / o["rate"]
+                  for w, n, o in zip(rounds["with milter"], rounds["null milter"], rounds["without"])]
+        print(f"schoolgate beyond any milter: median {statistics.median(beyond):.1f} points, "
+              f"mean {statistics.mean(beyond):.1f} ({' '.join(f'{x:.1f}' for x in beyond)})")
 
 
 def start_milter(name, binary, unix, tmp, log):
@@ -254,8 +266,8 @@ def start_milter(name, binary, unix, tmp, log):
     with open(config, "w") as f:
         f.write(base + os.environ.get("SCHOOLGATE_LOAD_EXTRA_TOML", "") + f'\n[milter]\nlisten = "{listen}"\nworkers = {os.environ.get("SCHOOLGATE_LOAD_WORKERS", "2")}\n[quarantine]\npath = "{tmp}/{tag}.sqlite"\n[relay]\nreinject = "127.0.0.1:10026"\n')
     command = [binary, "--config", config, "serve"]
-    if NULL_MILTER:
-        command = [os.path.join(ROOT, "target/release/examples/null_milter"), listen]
+    if NULL_MILTER or binary == NULL_MILTER_BINARY:
+        command = [NULL_MILTER_BINARY, listen]
     # SCHOOLGATE_LOAD_NICE=-5: the milter at the unit's priority (see the top).
     nice = os.environ.get("SCHOOLGATE_LOAD_NICE", "0")
     command = ["nice", "-n", nice, *command]
