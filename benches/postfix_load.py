@@ -38,8 +38,8 @@ Settings, by environment:
     SCHOOLGATE_LOAD_CPUS=LIST      run the milter under `taskset -c LIST`
     SCHOOLGATE_LOAD_CLIENT=python  Python's smtplib as the client, as before examples/smtp_load
     SCHOOLGATE_LOAD_COMPARE=BINARY another schoolgate build, in interleaved rounds of its own
-                                   (or benches/libmilter_null.c, built: a null milter on C libmilter)
-                                   (an A/B comparison under the same drift)
+                                   (an A/B comparison under the same drift), or
+                                   benches/libmilter_null.c, built: a null milter on C libmilter
 """
 import os
 import smtplib
