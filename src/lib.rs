@@ -196,12 +196,22 @@ impl Engine {
         self.scanner
             .scan(&extract::normalise_spaces(&headers.subject), TextFormat::Plain, subject);
         subject.names_a_person = self.scanner.names_a_person(&headers.subject);
+        // People counted in each rendering of a body (plain, HTML) that has two.
+        let mut alternatives: BTreeMap<Location, [usize; 2]> = BTreeMap::new();
         for unit in &extraction.units {
-            self.scanner.scan(
-                &unit.text,
-                unit.format,
-                reports.entry(unit.location.clone()).or_default(),
-            );
+            let report = reports.entry(unit.location.clone()).or_default();
+            let before = report.people_rows;
+            self.scanner.scan(&unit.text, unit.format, report);
+            let side = match unit.rendering {
+                extract::Rendering::Whole => continue,
+                extract::Rendering::PlainOnly => 0,
+                extract::Rendering::HtmlOnly => 1,
+            };
+            alternatives.entry(unit.location.clone()).or_default()[side] += report.people_rows - before;
+            report.people_rows = before;
+        }
+        for (location, [plain, html]) in alternatives {
+            reports.entry(location).or_default().people_rows += plain.max(html);
         }
         for (location, note) in &extraction.notes {
             let report = reports.entry(location.clone()).or_default();

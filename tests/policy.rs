@@ -236,3 +236,72 @@ fn the_schools_own_bank_details_are_not_personal_data() {
     let with = Engine::new(Config::parse("test.toml", &source).expect("valid"), RulePack::builtin());
     assert!(fired(&verdict(&with, &message("p@gmail.com", "", "Trip", body))).is_empty());
 }
+
+/// `rows` parent contacts, as a client's plain text (tab-separated) or HTML table.
+fn contacts_table(rows: usize, html: bool) -> String {
+    let people: Vec<[String; 4]> = (0..rows)
+        .map(|i| {
+            [
+                format!("Parent{} Lewis", ["A", "B", "C", "D", "E", "F", "G", "H"][i]),
+                format!("Child{} Lewis", ["A", "B", "C", "D", "E", "F", "G", "H"][i]),
+                format!("07700 9005{:02}", 10 + i),
+                format!("parent{i}@example-mail.co.uk"),
+            ]
+        })
+        .collect();
+    let header = ["Parent", "Child", "Mobile", "Email"];
+    if html {
+        let row = |cells: &[&str]| {
+            format!(
+                "<tr>{}</tr>",
+                cells.iter().map(|c| format!("<td>{c}</td>")).collect::<String>()
+            )
+        };
+        let body: String = people.iter().map(|p| row(&p.each_ref().map(String::as_str))).collect();
+        format!(
+            "<html><body><p>The rota:</p><table>{}{body}</table></body></html>",
+            row(&header)
+        )
+    } else {
+        let body: String = people.iter().map(|p| p.join("\t") + "\r\n").collect();
+        format!("The rota:\r\n\r\n{}\r\n{body}", header.join("\t"))
+    }
+}
+
+fn reason(verdict: &Verdict) -> String {
+    verdict
+        .rules
+        .iter()
+        .map(|r| r.reason.clone())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn a_table_in_both_alternatives_counts_its_people_once() {
+    let engine = engine("");
+    let head = "From: s.jenkins@oakfield.sch.uk\r\nTo: parent@gmail.com\r\nSubject: Rota\r\nMIME-Version: 1.0\r\n";
+    // The HTML rendering has two more rows than the plain one: the larger count is the body's.
+    let alternative = format!(
+        "{head}Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=\"utf-8\"\r\n\r\n{}\r\n--b\r\nContent-Type: text/html; charset=\"utf-8\"\r\n\r\n{}\r\n--b--\r\n",
+        contacts_table(5, false),
+        contacts_table(7, true)
+    );
+    let v = verdict(&engine, alternative.as_bytes());
+    assert!(reason(&v).contains("a table of 7 people in the body"), "{}", reason(&v));
+
+    // Two parts that are not alternatives are two tables: their people add up.
+    let mixed = format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain; charset=\"utf-8\"\r\n\r\n{}\r\n--b\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n\r\n{}\r\n--b--\r\n",
+        contacts_table(5, false),
+        contacts_table(5, false)
+    );
+    let v = verdict(&engine, mixed.as_bytes());
+    assert!(
+        reason(&v).contains("a table of 10 people in the body"),
+        "{}",
+        reason(&v)
+    );
+}

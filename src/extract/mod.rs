@@ -43,6 +43,23 @@ pub struct TextUnit {
     pub location: Location,
     pub text: String,
     pub format: TextFormat,
+    /// Which rendering of its message's body the text belongs to.
+    #[serde(default)]
+    pub rendering: Rendering,
+}
+
+/// A message body may come twice, as plain text and as HTML
+/// (`multipart/alternative`): the two are one content, so what is counted in
+/// them (the people of a table) is taken from the larger, not added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rendering {
+    /// In every rendering: an attachment, or a body part with no alternative.
+    #[default]
+    Whole,
+    /// Only in the plain-text rendering of its body.
+    PlainOnly,
+    /// Only in the HTML rendering of its body.
+    HtmlOnly,
 }
 
 /// Something to report about a part that gave no text.
@@ -156,6 +173,11 @@ impl<'l> Walker<'l> {
 
     fn message(&mut self, message: &Message, prefix: Option<&Location>, depth: usize) {
         let body_ids: HashSet<u32> = message.text_body.iter().chain(&message.html_body).copied().collect();
+        let rendering_of = |id: u32| match (message.text_body.contains(&id), message.html_body.contains(&id)) {
+            (true, false) => Rendering::PlainOnly,
+            (false, true) => Rendering::HtmlOnly,
+            _ => Rendering::Whole,
+        };
         let body_location = prefix.cloned().unwrap_or(Location::Body);
         for (id, part) in message.parts.iter().enumerate() {
             self.parts_seen += 1;
@@ -193,8 +215,16 @@ impl<'l> Walker<'l> {
                     let location = member(prefix, &nested_name(part, nested));
                     self.nested(nested, &location, depth);
                 }
-                PartType::Text(text) if is_body => self.text(&body_location, text, TextFormat::Plain),
-                PartType::Html(html) if is_body => self.html(&body_location, html),
+                PartType::Text(text) if is_body => {
+                    let first = self.out.units.len();
+                    self.text(&body_location, text, TextFormat::Plain);
+                    self.set_rendering(first, rendering_of(id as u32));
+                }
+                PartType::Html(html) if is_body => {
+                    let first = self.out.units.len();
+                    self.html(&body_location, html);
+                    self.set_rendering(first, rendering_of(id as u32));
+                }
                 PartType::Text(text) => {
                     let location = member(prefix, &attachment_name(part, id, "txt"));
                     self.attachment_seen(&location, &content_type(part), text.len(), false);
@@ -386,7 +416,15 @@ impl<'l> Walker<'l> {
             location: location.clone(),
             text: normalise_spaces(text).into_owned(),
             format,
+            rendering: Rendering::Whole,
         });
+    }
+
+    /// Mark the units from `first` on as belonging to one rendering of the body.
+    fn set_rendering(&mut self, first: usize, rendering: Rendering) {
+        for unit in &mut self.out.units[first..] {
+            unit.rendering = rendering;
+        }
     }
 
     fn note(&mut self, location: &Location, note: Note) {
