@@ -242,8 +242,8 @@ def main():
               f"p99 {with_milter['p99_ms'] - without['p99_ms']:.2f} ms")
     if "null milter" in rounds and "with milter" in rounds:
         # What schoolgate costs beyond any milter: its cost less the null milter's, round by round.
-        beyond = [100 * (n["rate"] - w["rate"]) / o["rate"]
-                  for w, n, o in zip(rounds["with milter"], rounds["null milter"], rounds["without"])]
+        beyond = [100 * (null["rate"] - w["rate"]) / o["rate"]
+                  for w, null, o in zip(rounds["with milter"], rounds["null milter"], rounds["without"])]
         print(f"schoolgate beyond any milter: median {statistics.median(beyond):.1f} points, "
               f"mean {statistics.mean(beyond):.1f} ({' '.join(f'{x:.1f}' for x in beyond)})")
 
@@ -289,6 +289,7 @@ def start_milter(name, binary, unix, tmp, log):
     else:
         assert wait_port(port), "milter did not start"
     return process, listen
+
 
 def own_scheduling_group(nice):
     """In the milter's child before exec: a session of its own, as systemd

@@ -481,9 +481,9 @@ struct Transaction {
     /// endings, then (from the first body chunk) the blank line and the body.
     /// One buffer, so end of message hands it over without a copy.
     raw: Vec<u8>,
-    /// Where the body begins in `raw`, once it has begun. The MTA sends
-    /// every header before the body.
-    body_at: Option<usize>,
+    /// The blank line after the headers is in `raw`: the body has begun.
+    /// The MTA sends every header before the body.
+    body_begun: bool,
     /// `limits.max_message_bytes` when the message began.
     limit: usize,
     /// Past the size limit: the rest was not kept.
@@ -507,11 +507,16 @@ impl Transaction {
         self.raw.extend_from_slice(b"\r\n");
     }
 
-    fn add_body(&mut self, chunk: &[u8], limit: usize) {
-        if self.body_at.is_none() {
+    /// End the headers with their blank line, once.
+    fn begin_body(&mut self) {
+        if !self.body_begun {
             self.raw.extend_from_slice(b"\r\n");
-            self.body_at = Some(self.raw.len());
+            self.body_begun = true;
         }
+    }
+
+    fn add_body(&mut self, chunk: &[u8], limit: usize) {
+        self.begin_body();
         // The headers and the body so far; the blank line between them does not count.
         let room = limit.saturating_sub(self.raw.len() - 2);
         if chunk.len() > room {
@@ -524,10 +529,7 @@ impl Transaction {
 
     /// The whole message, taken out of the transaction.
     fn take_raw_message(&mut self) -> Vec<u8> {
-        if self.body_at.is_none() {
-            self.raw.extend_from_slice(b"\r\n");
-            self.body_at = Some(self.raw.len());
-        }
+        self.begin_body();
         std::mem::take(&mut self.raw)
     }
 }

@@ -277,28 +277,43 @@ fn reason(verdict: &Verdict) -> String {
         .join("; ")
 }
 
+/// A message to an external parent whose body is `multipart/SUBTYPE` of two
+/// parts, each (content type, text).
+fn two_part_body(subtype: &str, parts: [(&str, String); 2]) -> Vec<u8> {
+    let parts: String = parts
+        .iter()
+        .map(|(content_type, text)| format!("--b\r\nContent-Type: {content_type}; charset=\"utf-8\"\r\n\r\n{text}\r\n"))
+        .collect();
+    format!(
+        "From: s.jenkins@oakfield.sch.uk\r\nTo: parent@gmail.com\r\nSubject: Rota\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/{subtype}; boundary=\"b\"\r\n\r\n{parts}--b--\r\n"
+    )
+    .into_bytes()
+}
+
 #[test]
 fn a_table_in_both_alternatives_counts_its_people_once() {
     let engine = engine("");
-    let head = "From: s.jenkins@oakfield.sch.uk\r\nTo: parent@gmail.com\r\nSubject: Rota\r\nMIME-Version: 1.0\r\n";
     // The HTML rendering has two more rows than the plain one: the larger count is the body's.
-    let alternative = format!(
-        "{head}Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\n\
-Content-Type: text/plain; charset=\"utf-8\"\r\n\r\n{}\r\n--b\r\nContent-Type: text/html; charset=\"utf-8\"\r\n\r\n{}\r\n--b--\r\n",
-        contacts_table(5, false),
-        contacts_table(7, true)
+    let alternative = two_part_body(
+        "alternative",
+        [
+            ("text/plain", contacts_table(5, false)),
+            ("text/html", contacts_table(7, true)),
+        ],
     );
-    let v = verdict(&engine, alternative.as_bytes());
+    let v = verdict(&engine, &alternative);
     assert!(reason(&v).contains("a table of 7 people in the body"), "{}", reason(&v));
 
     // Two parts that are not alternatives are two tables: their people add up.
-    let mixed = format!(
-        "{head}Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
-Content-Type: text/plain; charset=\"utf-8\"\r\n\r\n{}\r\n--b\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n\r\n{}\r\n--b--\r\n",
-        contacts_table(5, false),
-        contacts_table(5, false)
+    let mixed = two_part_body(
+        "mixed",
+        [
+            ("text/plain", contacts_table(5, false)),
+            ("text/plain", contacts_table(5, false)),
+        ],
     );
-    let v = verdict(&engine, mixed.as_bytes());
+    let v = verdict(&engine, &mixed);
     assert!(
         reason(&v).contains("a table of 10 people in the body"),
         "{}",

@@ -180,13 +180,10 @@ impl<'x> MessageStream<'x> {
                         } else {
                             1
                         };
+                        // The byte loop's `end_pos` backs up over a CR before a
+                        // bare LF; none is possible here: a run stops at a CR,
+                        // and this loop is never entered just after one.
                         end_pos = self.offset() + run;
-                        // As the byte loop sees it: the `\r` is not written,
-                        // so it does not count as trailing white space.
-                        let cr_before = len == 1 && last_ch == b'\r';
-                        if cr_before {
-                            end_pos -= 1;
-                        }
                         if ws_count > 0 {
                             buf.truncate(buf.len() - ws_count);
                         }
