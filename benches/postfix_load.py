@@ -99,6 +99,12 @@ def process_usage(pid):
     return (int(fields[11]) / tick, int(fields[12]) / tick, int(fields[7]))
 
 
+def machine_times():
+    """The machine's (idle, total) CPU time so far, in ticks, from /proc/stat."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
+
+
 def run_load(n, concurrency, perf_output=None):
     """Send n messages over `concurrency` connections; with perf_output, the
     whole machine is profiled meanwhile (`perf record -a`) into that file."""
@@ -203,7 +209,11 @@ def main():
                     run_load(min(50, n), concurrency)  # warm up: new smtpd and cleanup processes
                     perf = perf_dir and round_no == 0 and os.path.join(perf_dir, name.replace(" ", "-") + ".data")
                     before = process and process_usage(process.pid)
-                    rounds[name].append(run_load(n, concurrency, perf))
+                    idle_before, total_before = machine_times()
+                    result = run_load(n, concurrency, perf)
+                    idle_after, total_after = machine_times()
+                    result["idle"] = (idle_after - idle_before) / max(1, total_after - total_before)
+                    rounds[name].append(result)
                     if process:
                         after = process_usage(process.pid)
                         milter_usage[name] = tuple(t + a - b for t, a, b in zip(milter_usage[name], after, before))
@@ -224,7 +234,8 @@ def main():
         summary[name] = {key: statistics.median(r[key] for r in results) for key in ("rate", "median_ms", "p99_ms")}
         r = summary[name]
         each = " ".join(f"{x['rate']:.0f}" for x in results)
-        print(f"{name:16}{r['rate']:>10.1f}{r['median_ms']:>12.2f}{r['p99_ms']:>10.2f}   ({each})")
+        idle = statistics.median(x["idle"] for x in results)
+        print(f"{name:16}{r['rate']:>10.1f}{r['median_ms']:>12.2f}{r['p99_ms']:>10.2f}   ({each}; machine {100 * idle:.0f} % idle)")
     without = summary["without"]
     for name, path in binaries:
         with_milter = summary[name]
