@@ -28,7 +28,9 @@ pub mod xml;
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
@@ -217,12 +219,12 @@ impl<'l> Walker<'l> {
                 }
                 PartType::Text(text) if is_body => {
                     let first = self.out.units.len();
-                    self.text(&body_location, text, TextFormat::Plain);
+                    self.text(&body_location, &plain_text(message, part, text), TextFormat::Plain);
                     self.set_rendering(first, rendering_of(id as u32));
                 }
                 PartType::Html(html) if is_body => {
                     let first = self.out.units.len();
-                    self.html(&body_location, html);
+                    self.html(&body_location, &redecoded(message, part, html));
                     self.set_rendering(first, rendering_of(id as u32));
                 }
                 PartType::Text(text) => {
@@ -230,14 +232,14 @@ impl<'l> Walker<'l> {
                     self.attachment_seen(&location, &content_type(part), text.len(), false);
                     let format = text::format_of(part.attachment_name(), &content_type(part));
                     match format {
-                        TextFormat::Html => self.html(&location, text),
-                        _ => self.text(&location, text, format),
+                        TextFormat::Html => self.html(&location, &redecoded(message, part, text)),
+                        _ => self.text(&location, &plain_text(message, part, text), format),
                     }
                 }
                 PartType::Html(html) => {
                     let location = member(prefix, &attachment_name(part, id, "html"));
                     self.attachment_seen(&location, &content_type(part), html.len(), false);
-                    self.html(&location, html);
+                    self.html(&location, &redecoded(message, part, html));
                 }
                 PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
                     self.binary(part, id, bytes, prefix, depth);
@@ -460,6 +462,45 @@ pub fn normalise_spaces(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// A text part as the recipient's client shows it: [`redecoded`], and its
+/// `format=flowed` paragraphs joined up ([`text::unflow`]).
+fn plain_text<'t>(message: &Message, part: &MessagePart, text: &'t str) -> Cow<'t, str> {
+    let text = redecoded(message, part, text);
+    let Some(ct) = part.content_type() else {
+        return text;
+    };
+    if !ct.attribute("format").is_some_and(|f| f.eq_ignore_ascii_case("flowed")) {
+        return text;
+    }
+    let delsp = ct.attribute("delsp").is_some_and(|d| d.eq_ignore_ascii_case("yes"));
+    Cow::Owned(text::unflow(&text, delsp))
+}
+
+/// A text part that declared no charset and is not UTF-8 comes from
+/// mail-parser with what it could not read replaced (U+FFFD) or full of NULs
+/// (Excel's "Unicode Text", UTF-16 with a BOM). Such a part is decoded again
+/// from its bytes with the charset sniffed as for a text attachment
+/// ([`text::decode`]: a BOM, UTF-8, else Windows-1252).
+fn redecoded<'t>(message: &Message, part: &MessagePart, text: &'t str) -> Cow<'t, str> {
+    let declared = part.content_type().is_some_and(|ct| ct.attribute("charset").is_some());
+    if declared || !text.contains(['\u{FFFD}', '\0']) {
+        return Cow::Borrowed(text);
+    }
+    let raw = message
+        .raw_message
+        .get(part.raw_body_offset() as usize..part.raw_end_offset() as usize)
+        .unwrap_or_default();
+    let bytes = match part.encoding {
+        Encoding::Base64 => base64_decode(raw),
+        Encoding::QuotedPrintable => quoted_printable_decode(raw),
+        Encoding::None => Some(raw.to_vec()),
+    };
+    match bytes {
+        Some(bytes) => Cow::Owned(text::decode(&bytes)),
+        None => Cow::Borrowed(text),
+    }
+}
+
 fn content_type(part: &MessagePart) -> String {
     match part.content_type() {
         Some(ct) => match ct.subtype() {
@@ -529,6 +570,52 @@ mod tests {
         let message = message::parse(raw.as_bytes()).expect("parses");
         let structure = Structure::read(&message);
         extract(&message, structure, &Limits::default(), None)
+    }
+
+    fn extract_bytes(raw: &[u8]) -> Extraction {
+        let message = message::parse(raw).expect("parses");
+        let structure = Structure::read(&message);
+        extract(&message, structure, &Limits::default(), None)
+    }
+
+    #[test]
+    fn text_without_a_charset_is_sniffed_like_an_attachment() {
+        // 8-bit Windows-1252 with no charset declared, as old clients and scripts send it.
+        let mut raw = b"Subject: x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".to_vec();
+        raw.extend_from_slice(b"Zo\xeb Fran\xe7ois, DOB 03/03/2016\r\n");
+        assert_eq!(
+            extract_bytes(&raw).units[0].text,
+            "Zo\u{eb} Fran\u{e7}ois, DOB 03/03/2016\r\n"
+        );
+
+        // Quoted-printable UTF-16 with a BOM: decoded from the part's bytes once its text proved unreadable.
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("Zo\u{eb}\tOX4 1JT".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let qp: String = utf16
+            .iter()
+            .map(|b| format!("={b:02X}"))
+            .collect::<Vec<_>>()
+            .chunks(20)
+            .map(|c| c.concat())
+            .collect::<Vec<_>>()
+            .join("=\r\n");
+        let raw = format!(
+            "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHi\r\n--b\r\nContent-Type: text/plain; name=list.txt\r\nContent-Disposition: attachment; filename=list.txt\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{qp}\r\n--b--\r\n"
+        );
+        let extraction = extract_bytes(raw.as_bytes());
+        assert_eq!(extraction.units[1].text.trim_end(), "Zo\u{eb}\tOX4 1JT");
+
+        // A declared charset is believed.
+        let raw = b"Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nZo\xeb\r\n";
+        assert_eq!(extract_bytes(raw).units[0].text, "Zo\u{fffd}\r\n");
+    }
+
+    #[test]
+    fn a_flowed_body_is_read_as_its_paragraphs() {
+        let raw = "Subject: x\r\nContent-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\r\n\r\nNI: JG10 \r\n375 \r\n4A\r\n";
+        assert_eq!(extract_raw(raw).units[0].text, "NI: JG103754A\n");
     }
 
     #[test]

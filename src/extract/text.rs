@@ -21,6 +21,44 @@ pub fn decode(bytes: &[u8]) -> String {
     }
 }
 
+/// What a reader sees of a `format=flowed` text (RFC 3676): lines that
+/// end in a space (soft breaks) joined back into their paragraphs, the
+/// space-stuffing removed, quoted paragraphs kept behind their quote marks.
+/// An identifier the sender's client wrapped onto two lines is one again.
+pub fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    // The quote depth of a paragraph whose last line was soft-broken.
+    let mut open: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let line = line.trim_end_matches(['\r', '\n']);
+        let depth = line.bytes().take_while(|&b| b == b'>').count();
+        let content = &line[depth..];
+        let content = content.strip_prefix(' ').unwrap_or(content);
+        // The signature separator "-- " is the one line that ends in a space and is not soft.
+        let soft = content.ends_with(' ') && content != "-- ";
+        if open.is_some_and(|d| d != depth) {
+            // A quote depth change ends a paragraph even after a soft break (RFC 3676, 4.5).
+            out.push('\n');
+        }
+        if open != Some(depth) && depth > 0 {
+            out.push_str(&line[..depth]);
+            out.push(' ');
+        }
+        out.push_str(if soft && delsp {
+            &content[..content.len() - 1]
+        } else {
+            content
+        });
+        if soft {
+            open = Some(depth);
+        } else {
+            out.push('\n');
+            open = None;
+        }
+    }
+    out
+}
+
 /// Bytes that are text: no NUL, and valid in the charset [`decode`] would choose.
 pub fn looks_like_text(bytes: &[u8]) -> bool {
     let sample = &bytes[..bytes.len().min(8192)];
@@ -58,6 +96,28 @@ pub const TEXT_EXTENSIONS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flowed_paragraphs_are_joined() {
+        let flowed = "Her NI number is JG \r\n10 37 54 A and her \r\nP45 follows.\r\n\r\n-- \r\nDebbie\r\n";
+        assert_eq!(
+            unflow(flowed, false),
+            "Her NI number is JG 10 37 54 A and her P45 follows.\n\n-- \nDebbie\n"
+        );
+        // DelSp=yes: the space before a soft break was added by the sender's client.
+        assert_eq!(unflow("JG10 \r\n375 \r\n4A\r\n", true), "JG103754A\n");
+        // A stuffed line loses its stuffing; "From " stays a word.
+        assert_eq!(unflow(" From the office\r\n", false), "From the office\n");
+    }
+
+    #[test]
+    fn flowed_quotes_keep_their_depth() {
+        let flowed = "> Is the trip on \r\n> Friday?\r\n>> older \r\nYes it is\r\n";
+        assert_eq!(
+            unflow(flowed, false),
+            "> Is the trip on Friday?\n>> older \nYes it is\n"
+        );
+    }
 
     #[test]
     fn charsets_are_sniffed() {
