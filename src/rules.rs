@@ -183,6 +183,9 @@ pub struct RulePack {
     pub subject_topics: Vec<Term>,
     /// Lower-case capitalised words that are not names.
     pub not_names: Vec<String>,
+    /// Lower-case nouns that make the capitalised word before them the name
+    /// of a class, group or place ("Willow Class"), not of a person.
+    pub group_nouns: Vec<String>,
 }
 
 /// The built-in files, by their path under `rules/`.
@@ -231,6 +234,8 @@ struct RawPassword {
 struct RawSubjectTopics {
     topics: Vec<Spanned<String>>,
     not_names: Vec<String>,
+    #[serde(default)]
+    group_nouns: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -318,7 +323,7 @@ impl RulePack {
             .map(|(kind, headers)| (kind, headers.iter().map(|h| normalise_header(h)).collect()))
             .collect();
 
-        let (subject_topics, not_names) = parse_subject_topics(source("subject-topics.toml"), &mut errors);
+        let (subject_topics, not_names, group_nouns) = parse_subject_topics(source("subject-topics.toml"), &mut errors);
 
         if errors.is_empty() {
             Ok(RulePack {
@@ -331,6 +336,7 @@ impl RulePack {
                 table_headers,
                 subject_topics,
                 not_names,
+                group_nouns,
             })
         } else {
             Err(errors)
@@ -478,9 +484,12 @@ fn parse_password(source: &Source, errors: &mut Vec<ConfigError>) -> (Vec<String
     (phrases, not_passwords)
 }
 
-fn parse_subject_topics(source: &Source, errors: &mut Vec<ConfigError>) -> (Vec<Term>, Vec<String>) {
+/// Topics, words that are not names, and group nouns.
+type SubjectWords = (Vec<Term>, Vec<String>, Vec<String>);
+
+fn parse_subject_topics(source: &Source, errors: &mut Vec<ConfigError>) -> SubjectWords {
     let Some(raw) = parse_toml::<RawSubjectTopics>(source, errors) else {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), Vec::new());
     };
     let mut topics = Vec::new();
     for topic in raw.topics {
@@ -495,8 +504,8 @@ fn parse_subject_topics(source: &Source, errors: &mut Vec<ConfigError>) -> (Vec<
             topics.push(Term::new(topic.get_ref().trim()));
         }
     }
-    let not_names = raw.not_names.iter().map(|w| w.trim().to_lowercase()).collect();
-    (topics, not_names)
+    let lower = |words: &[String]| words.iter().map(|w| w.trim().to_lowercase()).collect();
+    (topics, lower(&raw.not_names), lower(&raw.group_nouns))
 }
 
 /// A TOML file of `[kind]` tables, each holding one list.

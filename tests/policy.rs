@@ -65,6 +65,13 @@ fn sensitive_subjects() {
         ("Attendance - Year 4", false),
         ("Summer fair 2024 - hot food", false),
         ("Lunchtime today - Jamie", false),
+        // Title Case subjects, where every word is capitalised (Outlook users write them so).
+        ("Medical Room Closed Friday", false),
+        ("Attendance - Willow Class", false),
+        ("Concern about the heating in Rowan Class", false),
+        ("Attendance Awards - Autumn Term Winners", false),
+        ("Medical Needs - Poppy Lewis", true),
+        ("Attendance Concern - Willow", true),
     ];
     for (subject, expected) in cases {
         let v = verdict(&engine, &message("parent@gmail.com", "", subject, "Hello"));

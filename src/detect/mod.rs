@@ -199,6 +199,7 @@ pub struct Scanner {
     own_phones: HashSet<String>,
     /// Capitalised words that are not names (lower case), topic words included.
     not_names: HashSet<String>,
+    group_nouns: HashSet<String>,
     /// The school's own bank details: sort code + account digits, and IBANs.
     own_accounts: HashSet<String>,
 }
@@ -285,6 +286,7 @@ impl Scanner {
                 .iter()
                 .flat_map(|a| [digits_only(a), compact_upper(a)])
                 .collect(),
+            group_nouns: pack.group_nouns.iter().cloned().collect(),
             not_names: pack
                 .not_names
                 .iter()
@@ -647,22 +649,35 @@ impl Scanner {
     }
 
     /// Whether a subject line reads as naming a person: a capitalised word
-    /// ("Jamie", "O'Neil") that is neither a common word of subjects nor an
-    /// acronym. Only used beside a subject topic, where a wrong guess costs
+    /// ("Jamie", "O'Neil") that is neither a common word of subjects (or its
+    /// plural) nor an acronym, nor the name of a class or place ("Willow
+    /// Class": the word before a group noun). Only used beside a subject topic, where a wrong guess costs
     /// a DPO one look and a right one stops "Safeguarding - Jamie Carter".
     pub fn names_a_person(&self, subject: &str) -> bool {
-        subject
+        let words: Vec<&str> = subject
             .split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’' || c == '-'))
             .map(|w| w.trim_matches(['\'', '’', '-']))
             .filter(|w| w.chars().count() >= 2)
-            .any(|word| {
-                let mut chars = word.chars();
-                let title_case = chars.next().is_some_and(char::is_uppercase)
-                    && chars.all(|c| c.is_lowercase() || "'’-".contains(c));
-                let lower = word.to_lowercase();
-                let base = lower.trim_end_matches("'s").trim_end_matches("’s");
-                title_case && !self.not_names.contains(base) && !self.not_names.contains(&lower)
-            })
+            .collect();
+        words.iter().enumerate().any(|(i, word)| {
+            let mut chars = word.chars();
+            let title_case =
+                chars.next().is_some_and(char::is_uppercase) && chars.all(|c| c.is_lowercase() || "'’-".contains(c));
+            if !title_case {
+                return false;
+            }
+            let lower = word.to_lowercase();
+            let base = lower.trim_end_matches("'s").trim_end_matches("’s");
+            // "Awards" is a word when "award" is: a plural is no name.
+            let singular = base.strip_suffix('s').unwrap_or(base);
+            let names_a_group = words
+                .get(i + 1)
+                .is_some_and(|next| self.group_nouns.contains(&next.to_lowercase()));
+            ![base, singular, lower.as_str()]
+                .iter()
+                .any(|w| self.not_names.contains(*w))
+                && !names_a_group
+        })
     }
 
     /// After a password phrase: a token that is not an ordinary word of prose.
