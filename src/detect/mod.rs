@@ -428,7 +428,10 @@ impl Scanner {
         };
         let with_context =
             |kind: Kind| column == Some(kind) || cx.near(kind, start, end, CONTEXT_WINDOW, CONTEXT_WINDOW);
+        // A letter-bearing identifier typed in lower case is believed only beside its keyword.
+        let typed_lower = value.bytes().any(|b| b.is_ascii_lowercase());
         match candidate.shape {
+            Shape::Upn | Shape::Nino if typed_lower && !with_context(kind_of_shape(candidate.shape)) => {}
             Shape::Upn if checks::upn_valid(value) => {
                 let strong = checks::upn_la_code_known(value) || with_context(Kind::Upn);
                 hits.push(hit(
@@ -689,6 +692,14 @@ impl Scanner {
         let token = token.trim_end_matches(['.', ',', ';', ')', '"', '\'', '”', '’', '!', '?']);
         let lower = token.to_lowercase();
         token.chars().count() >= 4 && !self.not_passwords.contains(&lower) && !lower.starts_with("http")
+    }
+}
+
+/// The kind a letter-bearing identifier shape stands for.
+fn kind_of_shape(shape: Shape) -> Kind {
+    match shape {
+        Shape::Upn => Kind::Upn,
+        _ => Kind::Nino,
     }
 }
 

@@ -36,10 +36,15 @@ pub fn patterns() -> Vec<(Shape, String)> {
             Shape::Iban,
             format!(r"{b}[A-Z]{{2}}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?{b}"),
         ),
-        (Shape::Upn, format!(r"{b}[A-HJ-NP-RT-Z][0-9]{{11}}[0-9A-HJ-NP-RT-Z]{b}")),
+        // UPN and NINO in any case (a parent types "np 47 29 83 b"); the
+        // detector asks for a keyword nearby before it believes a lower-case one.
+        (
+            Shape::Upn,
+            format!(r"{b}(?i-u:[A-HJ-NP-RT-Z][0-9]{{11}}[0-9A-HJ-NP-RT-Z]){b}"),
+        ),
         (
             Shape::Nino,
-            format!(r"{b}[A-Z]{{2}}[ -]?[0-9]{{2}}[ -]?[0-9]{{2}}[ -]?[0-9]{{2}}[ -]?[A-D]{b}"),
+            format!(r"{b}(?i-u:[A-Z]{{2}}[ -]?[0-9]{{2}}[ -]?[0-9]{{2}}[ -]?[0-9]{{2}}[ -]?[A-D]){b}"),
         ),
         (
             Shape::DrivingLicence,

@@ -23,6 +23,26 @@ fn scan(scanner: &Scanner, text: &str, format: TextFormat) -> PartReport {
 type Case = (&'static str, &'static str, Kind, Option<Confidence>);
 
 const CASES: &[Case] = &[
+    // Typed in lower case: believed beside the identifier's keyword, not without it.
+    (
+        "nino lower case with keyword",
+        "His national insurance number is np 47 29 83 b - he wrote it in lower case",
+        Kind::Nino,
+        Some(Confidence::High),
+    ),
+    (
+        "nino lower case without keyword",
+        "the codes were np 47 29 83 b and so on",
+        Kind::Nino,
+        None,
+    ),
+    (
+        "upn lower case with keyword",
+        "His UPN is b801200005001 - let me know",
+        Kind::Upn,
+        Some(Confidence::High),
+    ),
+    ("upn lower case without keyword", "ref p207000016049", Kind::Upn, None),
     // UPN: a strong shape, high on its own.
     (
         "upn valid",
