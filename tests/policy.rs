@@ -72,6 +72,8 @@ fn sensitive_subjects() {
         ("Attendance Awards - Autumn Term Winners", false),
         ("Medical Needs - Poppy Lewis", true),
         ("Attendance Concern - Willow", true),
+        ("Invoice INV-20417 - Health & Safety signage", false),
+        ("Book order - Health and Social Care", false),
     ];
     for (subject, expected) in cases {
         let v = verdict(&engine, &message("parent@gmail.com", "", subject, "Hello"));

@@ -291,7 +291,12 @@ impl Scanner {
                 .not_names
                 .iter()
                 .cloned()
-                .chain(pack.subject_topics.iter().map(|t| t.text.to_lowercase()))
+                // Each word of a topic too: "Health and Social Care" names no one.
+                .chain(pack.subject_topics.iter().flat_map(|t| {
+                    let topic = t.text.to_lowercase();
+                    let words: Vec<String> = topic.split_whitespace().map(str::to_string).collect();
+                    std::iter::once(topic).chain(words)
+                }))
                 .collect(),
         }
     }
@@ -563,7 +568,10 @@ impl Scanner {
                         Some((Kind::PaymentCard, confidence))
                     }
                     10 if checks::nhs_valid(value) => {
-                        let confidence = if near(Kind::NhsNumber, CONTEXT_WINDOW) {
+                        let confidence = if labelled_as_other_number(cx.text, start) {
+                            // Every ISBN-10 passes the NHS check (both are weighted mod 11).
+                            Confidence::Low
+                        } else if near(Kind::NhsNumber, CONTEXT_WINDOW) {
                             Confidence::High
                         } else {
                             Confidence::Low
@@ -801,6 +809,30 @@ fn account_near(text: &str, from: usize) -> Option<&str> {
         }
     }
     (run == 8).then(|| &window[run_start..])
+}
+
+/// Labels that say the number after them is something other than a
+/// person's: "ISBN 0199138680", "Purchase order 4010238712". A ten-digit
+/// number so labelled is not an NHS number, whatever "health" is near
+/// ("Health & Safety signage", "Health and Social Care" textbooks).
+const OTHER_NUMBER_LABELS: &[&str] = &["isbn", "isbn-10", "order", "po", "invoice", "tracking", "consignment"];
+
+/// Whether the words just before `start` label the number there as one of [`OTHER_NUMBER_LABELS`].
+fn labelled_as_other_number(text: &str, start: usize) -> bool {
+    let before = &text[floor_char_boundary(text, start.saturating_sub(30))..start];
+    let mut label = before
+        .trim_end_matches([' ', '\t', ':', '#', '.', '-'])
+        .to_ascii_lowercase();
+    for filler in [" number", " no", " num", " ref"] {
+        if let Some(rest) = label.strip_suffix(filler) {
+            label = rest.trim_end_matches([' ', '.']).to_string();
+        }
+    }
+    OTHER_NUMBER_LABELS.iter().any(|l| {
+        label
+            .strip_suffix(l)
+            .is_some_and(|rest| !rest.ends_with(|c: char| c.is_ascii_alphanumeric()))
+    })
 }
 
 fn digits_only(value: &str) -> String {

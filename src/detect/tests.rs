@@ -23,6 +23,25 @@ fn scan(scanner: &Scanner, text: &str, format: TextFormat) -> PartReport {
 type Case = (&'static str, &'static str, Kind, Option<Confidence>);
 
 const CASES: &[Case] = &[
+    // A number labelled as an ISBN or an order is not an NHS number, "health" nearby or not.
+    (
+        "isbn near health",
+        "Health and Social Care student book, ISBN 0199138680",
+        Kind::NhsNumber,
+        None,
+    ),
+    (
+        "purchase order near health",
+        "Health & Safety signage: Purchase order no. 4010238712 - fire exit signs",
+        Kind::NhsNumber,
+        None,
+    ),
+    (
+        "nhs number still found near health",
+        "Health visitor notes: NHS number 943 476 5919",
+        Kind::NhsNumber,
+        Some(Confidence::High),
+    ),
     // Typed in lower case: believed beside the identifier's keyword, not without it.
     (
         "nino lower case with keyword",
